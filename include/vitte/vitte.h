@@ -1,0 +1,10 @@
+/* vitte: umbrella header.  #include <vitte/vitte.h> gives the whole public API. */
+#ifndef VITTE_VITTE_H
+#define VITTE_VITTE_H
+
+#include <vitte/common.h>
+#include <vitte/version.h>
+#include <vitte/clock.h>
+#include <vitte/metrics.h>
+
+#endif

@@ -1,0 +1,22 @@
+/* Internal definitions shared by the files of src/metrics. */
+#ifndef VITTE_METRICS_INTERNAL_H
+#define VITTE_METRICS_INTERNAL_H
+
+#include <stdatomic.h>
+#include <vitte/metrics.h>
+
+struct vitte_counter {
+    uint32_t id; /* slot id (metrics_shard.h) */
+};
+
+struct vitte_gauge {
+    _Atomic uint64_t bits; /* the double's bits */
+};
+
+/* Registry-owned objects are created and destroyed through these. */
+int vitte__counter_init(vitte_counter *c);
+void vitte__counter_fini(vitte_counter *c);
+/* Compare two histogram configurations as the registry does (0: same). */
+int vitte__histogram_config_cmp(const vitte_histogram *h, const vitte_histogram_config *cfg);
+
+#endif
