@@ -12,7 +12,7 @@
  * touched.  Readers merge the shards under the shard lock.  Exited threads
  * and merges land in `base`.  A reset stores the current totals as a
  * baseline that later reads subtract, so writers never need a lock; min and
- * max restart with an epoch number that each shard checks when it records.
+ * max restart by being set to +Inf/-Inf in every shard.
  */
 #include <math.h>
 #include <stdio.h>
@@ -34,7 +34,6 @@ struct hshard {
     _Atomic double sum;
     _Atomic double min;
     _Atomic double max;
-    _Atomic uint64_t epoch;
     _Atomic(_Atomic uint64_t *) chunks[]; /* n_oct chunks of 2^m counters */
 };
 
@@ -47,7 +46,6 @@ struct vitte_histogram {
     uint64_t lo_bits;  /* bits of 2^emin */
     uint64_t span;     /* n_oct << 52 */
     uint64_t base_idx; /* lo_bits >> shift */
-    _Atomic uint64_t epoch;
     _Atomic size_t mem;
     struct hshard *base; /* exited threads, merges; changed under the shard lock */
     uint64_t *baseline;  /* totals at the last reset: counts, then zero, over, rejected */
@@ -257,7 +255,6 @@ static struct hshard *new_shard(vitte_histogram *h, _Atomic uint64_t *slot)
         return NULL;
     atomic_init(&s->min, INFINITY);
     atomic_init(&s->max, -INFINITY);
-    atomic_init(&s->epoch, atomic_load_explicit(&h->epoch, memory_order_relaxed));
     atomic_fetch_add_explicit(&h->mem, size, memory_order_relaxed);
     atomic_store_explicit(slot, (uint64_t)(uintptr_t)s, memory_order_release);
     return s;
@@ -290,14 +287,29 @@ static int record_into(vitte_histogram *h, struct hshard *s, double v, uint64_t 
         inc(&s->rejected, n);
         return VITTE_ERANGE;
     }
-    uint64_t ep = atomic_load_explicit(&h->epoch, memory_order_relaxed);
-    if (__builtin_expect(atomic_load_explicit(&s->epoch, memory_order_relaxed) != ep, 0)) {
-        atomic_store_explicit(&s->min, INFINITY, memory_order_relaxed);
-        atomic_store_explicit(&s->max, -INFINITY, memory_order_relaxed);
-        atomic_store_explicit(&s->epoch, ep, memory_order_relaxed);
-    }
     atomic_store_explicit(&s->sum,
                           atomic_load_explicit(&s->sum, memory_order_relaxed) + v * (double)n,
+                          memory_order_relaxed);
+    if (v < atomic_load_explicit(&s->min, memory_order_relaxed))
+        atomic_store_explicit(&s->min, v, memory_order_relaxed);
+    if (v > atomic_load_explicit(&s->max, memory_order_relaxed))
+        atomic_store_explicit(&s->max, v, memory_order_relaxed);
+    return VITTE_OK;
+}
+
+/* The common case, inlined: a value in range, its chunk already there. */
+static inline __attribute__((always_inline)) int record_fast(vitte_histogram *h, struct hshard *s,
+                                                             double v)
+{
+    uint64_t b1 = dbits(v) - 1;
+    if (__builtin_expect(b1 - h->lo_bits >= h->span, 0))
+        return record_into(h, s, v, 1);
+    uint64_t idx = (b1 >> h->shift) - h->base_idx;
+    _Atomic uint64_t *c = atomic_load_explicit(&s->chunks[idx >> h->m], memory_order_relaxed);
+    if (__builtin_expect(c == NULL, 0))
+        return record_into(h, s, v, 1);
+    inc(&c[idx & ((1u << h->m) - 1)], 1);
+    atomic_store_explicit(&s->sum, atomic_load_explicit(&s->sum, memory_order_relaxed) + v,
                           memory_order_relaxed);
     if (v < atomic_load_explicit(&s->min, memory_order_relaxed))
         atomic_store_explicit(&s->min, v, memory_order_relaxed);
@@ -339,7 +351,7 @@ int vitte_histogram_record(vitte_histogram *h, double v)
             struct hshard *s = (struct hshard *)(uintptr_t)atomic_load_explicit(
                 &pg[h->id & (VITTE__SHARD_PAGE - 1)], memory_order_relaxed);
             if (__builtin_expect(s != NULL, 1)) {
-                int rc = record_into(h, s, v, 1);
+                int rc = record_fast(h, s, v);
                 if (__builtin_expect(rc != VITTE_ENOMEM, 1))
                     return rc;
             }
@@ -381,21 +393,18 @@ struct gather {
     const vitte_histogram *h;
     uint64_t *dense;
     double sum, min, max;
-    uint64_t epoch;
 };
 
 static void gather_shard(const vitte_histogram *h, struct hshard *s, struct gather *g)
 {
     add_shard(h, s, g->dense);
     g->sum += atomic_load_explicit(&s->sum, memory_order_relaxed);
-    if (atomic_load_explicit(&s->epoch, memory_order_relaxed) == g->epoch) {
-        double mn = atomic_load_explicit(&s->min, memory_order_relaxed);
-        double mx = atomic_load_explicit(&s->max, memory_order_relaxed);
-        if (mn < g->min)
-            g->min = mn;
-        if (mx > g->max)
-            g->max = mx;
-    }
+    double mn = atomic_load_explicit(&s->min, memory_order_relaxed);
+    double mx = atomic_load_explicit(&s->max, memory_order_relaxed);
+    if (mn < g->min)
+        g->min = mn;
+    if (mx > g->max)
+        g->max = mx;
 }
 
 static void gather_slot(uint64_t slot, void *ud)
@@ -413,7 +422,6 @@ static void gather_all(const vitte_histogram *h, struct gather *g)
     g->sum = 0;
     g->min = INFINITY;
     g->max = -INFINITY;
-    g->epoch = atomic_load_explicit(&((vitte_histogram *)h)->epoch, memory_order_relaxed);
     gather_shard(h, h->base, g);
     vitte__shard_each(h->id, gather_slot, g);
 }
@@ -448,12 +456,6 @@ static int add_dense_to_base(vitte_histogram *h, const uint64_t *dense, double s
     inc(&s->rejected, dense[nc + 2]);
     atomic_store_explicit(&s->sum, atomic_load_explicit(&s->sum, memory_order_relaxed) + sum,
                           memory_order_relaxed);
-    uint64_t ep = atomic_load_explicit(&h->epoch, memory_order_relaxed);
-    if (atomic_load_explicit(&s->epoch, memory_order_relaxed) != ep) {
-        atomic_store_explicit(&s->min, INFINITY, memory_order_relaxed);
-        atomic_store_explicit(&s->max, -INFINITY, memory_order_relaxed);
-        atomic_store_explicit(&s->epoch, ep, memory_order_relaxed);
-    }
     if (mn < atomic_load_explicit(&s->min, memory_order_relaxed))
         atomic_store_explicit(&s->min, mn, memory_order_relaxed);
     if (mx > atomic_load_explicit(&s->max, memory_order_relaxed))
@@ -469,9 +471,7 @@ static void fold(void *owner, void *shard, int destroying)
     if (!destroying) {
         uint64_t *dense = vitte__calloc(n_counts(h) + 3, sizeof(uint64_t));
         if (dense != NULL) {
-            struct gather g = {h,         dense,
-                               0,         INFINITY,
-                               -INFINITY, atomic_load_explicit(&h->epoch, memory_order_relaxed)};
+            struct gather g = {h, dense, 0, INFINITY, -INFINITY};
             gather_shard(h, s, &g);
             add_dense_to_base(h, dense, g.sum, g.min, g.max);
             vitte__free(dense);
@@ -729,6 +729,19 @@ int vitte_histogram_merge(vitte_histogram *dst, const vitte_histogram *src)
     return rc;
 }
 
+static void restart_minmax(struct hshard *s)
+{
+    atomic_store_explicit(&s->min, INFINITY, memory_order_relaxed);
+    atomic_store_explicit(&s->max, -INFINITY, memory_order_relaxed);
+}
+
+static void restart_slot(uint64_t slot, void *ud)
+{
+    (void)ud;
+    if (slot != 0)
+        restart_minmax((struct hshard *)(uintptr_t)slot);
+}
+
 void vitte_histogram_reset(vitte_histogram *h)
 {
     if (h == NULL)
@@ -748,7 +761,10 @@ void vitte_histogram_reset(vitte_histogram *h)
         vitte__free(h->baseline);
         h->baseline = dense;
         h->baseline_sum = g.sum;
-        atomic_fetch_add_explicit(&h->epoch, 1, memory_order_relaxed);
+        /* min and max restart.  An owner racing with this only ever stores
+         * the value it records, so it can only leave a value of its own. */
+        restart_minmax(h->base);
+        vitte__shard_each(h->id, restart_slot, NULL);
     }
     vitte__shard_unlock();
 }
