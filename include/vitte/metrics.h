@@ -242,6 +242,8 @@ typedef enum vitte_family_type {
     VITTE_FAMILY_SERIES = 5
 } vitte_family_type;
 
+/** "counter", "gauge", "histogram", "meter", "series": these names are part of the
+ * JSON and CSV export formats and do not change. */
 VITTE_API const char *vitte_family_type_name(vitte_family_type type);
 
 /** Create an empty registry.  Threads: every registry function may be called

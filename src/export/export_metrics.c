@@ -6,25 +6,6 @@
 
 #include "common/alloc.h"
 
-const char *vitte__export_type_name(vitte_family_type type)
-{
-    /* Our own table: these strings are part of the JSON and CSV formats and
-     * must not change if the registry's display names do. */
-    switch (type) {
-    case VITTE_FAMILY_COUNTER:
-        return "counter";
-    case VITTE_FAMILY_GAUGE:
-        return "gauge";
-    case VITTE_FAMILY_HISTOGRAM:
-        return "histogram";
-    case VITTE_FAMILY_METER:
-        return "meter";
-    case VITTE_FAMILY_SERIES:
-        return "series";
-    }
-    return "unknown";
-}
-
 int vitte__export_fail(vitte__mexp *x, int status)
 {
     if (x->err == 0)

@@ -73,8 +73,6 @@ void vitte__export_cum_init(vitte__mexp_cum *c, const vitte__mexp_hist *hs);
  * increasing order. */
 uint64_t vitte__export_cum_next(vitte__mexp_cum *c, double bound);
 
-/** "counter", "gauge", "histogram", "meter", "series" (static). */
-const char *vitte__export_type_name(vitte_family_type type);
 /** Set *err from a status and return 1 (a visitor's "stop"). */
 int vitte__export_fail(vitte__mexp *x, int status);
 

@@ -67,7 +67,7 @@ static void build_prefix(vitte__mexp *x, const vitte_metric_info *info)
     vitte__buf_clear(b);
     put_field(b, info->name, strlen(info->name));
     vitte__buf_putc(b, ',');
-    vitte__buf_puts(b, vitte__export_type_name(info->type));
+    vitte__buf_puts(b, vitte_family_type_name(info->type));
     vitte__buf_putc(b, ',');
     const char *unit = info->unit != NULL ? info->unit : "";
     put_field(b, unit, strlen(unit));

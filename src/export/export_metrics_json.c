@@ -56,7 +56,7 @@ static void open_family(vitte__mexp *x, const vitte_metric_info *info)
     close_family(x);
     vitte__json_begin_object(w);
     vitte__json_kv_string(w, "name", info->name);
-    vitte__json_kv_string(w, "type", vitte__export_type_name(info->type));
+    vitte__json_kv_string(w, "type", vitte_family_type_name(info->type));
     vitte__json_kv_string(w, "help", info->help != NULL ? info->help : "");
     vitte__json_kv_string(w, "unit", info->unit != NULL ? info->unit : "");
     vitte__json_key(w, "label_names");

@@ -88,20 +88,6 @@ uint64_t vitte_counter_value(const vitte_counter *c)
 
 /* ---- gauges ---------------------------------------------------------------- */
 
-static uint64_t dbits(double v)
-{
-    uint64_t b;
-    memcpy(&b, &v, sizeof b);
-    return b;
-}
-
-static double bitsd(uint64_t b)
-{
-    double v;
-    memcpy(&v, &b, sizeof v);
-    return v;
-}
-
 int vitte_gauge_create(vitte_gauge **out)
 {
     if (out == NULL)

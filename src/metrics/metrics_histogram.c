@@ -67,20 +67,6 @@ struct vitte_histogram_snapshot {
     uint64_t counts[];
 };
 
-static uint64_t dbits(double v)
-{
-    uint64_t b;
-    memcpy(&b, &v, sizeof b);
-    return b;
-}
-
-static double bitsd(uint64_t b)
-{
-    double v;
-    memcpy(&v, &b, sizeof v);
-    return v;
-}
-
 static void fold(void *owner, void *shard, int destroying);
 
 static size_t n_counts(const vitte_histogram *h)
@@ -247,6 +233,15 @@ static inline void inc(_Atomic uint64_t *p, uint64_t n)
                           memory_order_relaxed);
 }
 
+/* Widen the shard's [min, max] to take [mn, mx] in (owner or lock holder). */
+static inline void widen(struct hshard *s, double mn, double mx)
+{
+    if (mn < atomic_load_explicit(&s->min, memory_order_relaxed))
+        atomic_store_explicit(&s->min, mn, memory_order_relaxed);
+    if (mx > atomic_load_explicit(&s->max, memory_order_relaxed))
+        atomic_store_explicit(&s->max, mx, memory_order_relaxed);
+}
+
 static struct hshard *new_shard(vitte_histogram *h, _Atomic uint64_t *slot)
 {
     size_t size = sizeof(struct hshard) + h->n_oct * sizeof(h->base->chunks[0]);
@@ -290,10 +285,7 @@ static int record_into(vitte_histogram *h, struct hshard *s, double v, uint64_t 
     atomic_store_explicit(&s->sum,
                           atomic_load_explicit(&s->sum, memory_order_relaxed) + v * (double)n,
                           memory_order_relaxed);
-    if (v < atomic_load_explicit(&s->min, memory_order_relaxed))
-        atomic_store_explicit(&s->min, v, memory_order_relaxed);
-    if (v > atomic_load_explicit(&s->max, memory_order_relaxed))
-        atomic_store_explicit(&s->max, v, memory_order_relaxed);
+    widen(s, v, v);
     return VITTE_OK;
 }
 
@@ -311,10 +303,7 @@ static inline __attribute__((always_inline)) int record_fast(vitte_histogram *h,
     inc(&c[idx & ((1u << h->m) - 1)], 1);
     atomic_store_explicit(&s->sum, atomic_load_explicit(&s->sum, memory_order_relaxed) + v,
                           memory_order_relaxed);
-    if (v < atomic_load_explicit(&s->min, memory_order_relaxed))
-        atomic_store_explicit(&s->min, v, memory_order_relaxed);
-    if (v > atomic_load_explicit(&s->max, memory_order_relaxed))
-        atomic_store_explicit(&s->max, v, memory_order_relaxed);
+    widen(s, v, v);
     return VITTE_OK;
 }
 
@@ -456,10 +445,7 @@ static int add_dense_to_base(vitte_histogram *h, const uint64_t *dense, double s
     inc(&s->rejected, dense[nc + 2]);
     atomic_store_explicit(&s->sum, atomic_load_explicit(&s->sum, memory_order_relaxed) + sum,
                           memory_order_relaxed);
-    if (mn < atomic_load_explicit(&s->min, memory_order_relaxed))
-        atomic_store_explicit(&s->min, mn, memory_order_relaxed);
-    if (mx > atomic_load_explicit(&s->max, memory_order_relaxed))
-        atomic_store_explicit(&s->max, mx, memory_order_relaxed);
+    widen(s, mn, mx);
     return rc;
 }
 

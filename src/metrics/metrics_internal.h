@@ -3,7 +3,23 @@
 #define VITTE_METRICS_INTERNAL_H
 
 #include <stdatomic.h>
+#include <string.h>
 #include <vitte/metrics.h>
+
+/* A double's bits and back (for atomics on doubles and the histogram index). */
+static inline uint64_t dbits(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+static inline double bitsd(uint64_t b)
+{
+    double v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
 
 struct vitte_counter {
     uint32_t id; /* slot id (metrics_shard.h) */
