@@ -19,12 +19,30 @@ packages=(
     libcmocka-dev                    # unit-test harness (tests/unit)
     clang-format                     # formatting check in scripts/test.sh
     python3                          # JSON, CSV and Prometheus-text checks in the script tests
+    libzstd-dev zlib1g-dev           # trace chunk compression and checksums
     jq                               # JSON checks in the script tests
     prometheus                       # promtool and a server: the Prometheus export's consumers
     curl                             # talk to that server on 127.0.0.1
     util-linux                       # setarch, to rerun TSan with ASLR off on some kernels
     g++ prometheus-cpp-dev           # the peer client library measured beside vitte in bench/
+    chromium                         # headless browser running speedscope and drawing SVGs (tests/consumers)
+    nodejs                           # runs the trace consumers: speedscope, DevTools' trace engine
+    libxml2-utils                    # xmllint: the flame graph SVG must be XML
 )
+# npm installs tests/consumers' pinned packages.  NodeSource's nodejs (on the
+# build machines) bundles npm and conflicts with Debian's npm package, so ask
+# for that package only when no npm is there.
+command -v npm >/dev/null || packages+=(npm)
+
+# The npm consumers (tests/consumers/package-lock.json), after the Debian
+# packages.  Not fatal: without them only the trace-consumer test skips, and
+# it says why.
+npm_consumers() {
+    local setup
+    setup="$(dirname "${BASH_SOURCE[0]}")/../tests/consumers/setup.sh"
+    [[ -x $setup ]] || return 0
+    "$setup" || echo "install-deps: warning: tests/consumers' npm packages are not installed" >&2
+}
 
 if [[ ${1:-} == --list ]]; then
     printf '%s\n' "${packages[@]}"
@@ -41,6 +59,7 @@ done
 
 if ((${#missing[@]} == 0)); then
     echo "install-deps: all ${#packages[@]} packages already installed"
+    npm_consumers
     exit 0
 fi
 echo "install-deps: installing ${missing[*]}"
@@ -85,4 +104,5 @@ if ! apt_get install --no-install-recommends "${missing[@]}"; then
     apt_get update
     apt_get install --no-install-recommends "${missing[@]}"
 fi
+npm_consumers
 echo "install-deps: done"
