@@ -6,5 +6,7 @@
 #include <vitte/version.h>
 #include <vitte/clock.h>
 #include <vitte/metrics.h>
+#include <vitte/trace.h>
+#include <vitte/trace_export.h>
 
 #endif

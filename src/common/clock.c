@@ -12,6 +12,8 @@
  */
 #include <vitte/clock.h>
 
+#include "common/clock_internal.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +45,6 @@ struct pair {
 static struct {
     _Atomic int state;
     _Atomic int finishing; /* one thread finishes the calibration */
-    /* Conversion, published before state becomes ST_TSC (release/acquire). */
-    uint64_t tsc_base;
-    uint64_t ns_base;
-    uint64_t mult; /* nanoseconds per tick, 32.32 fixed point */
     double tsc_hz;
     double calib_error;
     uint64_t calib_ns;
@@ -56,6 +54,9 @@ static struct {
     struct pair pmid;
     _Atomic int have_mid;
 } clk;
+
+/* The conversion itself, shared with clock_internal.h's inline reader. */
+struct vitte__clock_fast vitte__clk_fast;
 
 static uint64_t mono_ns(void)
 {
@@ -135,21 +136,23 @@ static void finish_calibration(void)
         return;
     }
     clk.tsc_hz = hz;
-    clk.mult = (uint64_t)(1e9 / hz * 4294967296.0 + 0.5);
-    clk.tsc_base = p1.tsc;
+    vitte__clk_fast.mult = (uint64_t)(1e9 / hz * 4294967296.0 + 0.5);
+    vitte__clk_fast.tsc_base = p1.tsc;
     /* Anchor half a pair width late so that no reader sees time step back
      * when it moves from clock_gettime to the TSC. */
-    clk.ns_base = p1.ns + (uint64_t)((double)p1.width * 1e9 / hz / 2.0) + 1;
+    vitte__clk_fast.ns_base = p1.ns + (uint64_t)((double)p1.width * 1e9 / hz / 2.0) + 1;
     clk.reason = "invariant TSC, calibrated against CLOCK_MONOTONIC";
+    atomic_store_explicit(&vitte__clk_fast.tsc_ready, 1, memory_order_release);
     atomic_store_explicit(&clk.state, ST_TSC, memory_order_release);
 }
 
 static inline uint64_t tsc_to_ns(uint64_t tsc)
 {
-    int64_t d = (int64_t)(tsc - clk.tsc_base);
+    const struct vitte__clock_fast *f = &vitte__clk_fast;
+    int64_t d = (int64_t)(tsc - f->tsc_base);
     if (d < 0) /* a CPU whose TSC is a few ticks behind the base one */
         d = 0;
-    return clk.ns_base + (uint64_t)(((unsigned __int128)(uint64_t)d * clk.mult) >> 32);
+    return f->ns_base + (uint64_t)(((unsigned __int128)(uint64_t)d * f->mult) >> 32);
 }
 #endif
 
