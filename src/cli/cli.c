@@ -34,6 +34,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/* The option parser reports a usage error, then returns CLI_OPT_ERROR (not
+ * an exit code, which could be mistaken for an option id). */
+#define opt_error(...) (cli_usage_error(__VA_ARGS__), CLI_OPT_ERROR)
+
 void cli_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
@@ -131,8 +135,8 @@ static int unknown_long(struct cli_getopt_state *st, const struct cli_opt *opts,
         guess = cli_closest(word, names, n_names);
     }
     if (guess != NULL)
-        return cli_usage_error(st->cmd, "unknown option '%s' (did you mean '--%s'?)", arg, guess);
-    return cli_usage_error(st->cmd, "unknown option '%s'", arg);
+        return opt_error(st->cmd, "unknown option '%s' (did you mean '--%s'?)", arg, guess);
+    return opt_error(st->cmd, "unknown option '%s'", arg);
 }
 
 static int take_value(struct cli_getopt_state *st, const struct cli_opt *o, const char *inline_val)
@@ -143,10 +147,10 @@ static int take_value(struct cli_getopt_state *st, const struct cli_opt *o, cons
     }
     if (st->index >= st->argc) {
         if (o->long_name != NULL)
-            return cli_usage_error(st->cmd, "option '--%s' needs a value (--%s %s)", o->long_name,
-                                   o->long_name, o->arg_name);
-        return cli_usage_error(st->cmd, "option '-%c' needs a value (-%c %s)", o->short_name,
-                               o->short_name, o->arg_name);
+            return opt_error(st->cmd, "option '--%s' needs a value (--%s %s)", o->long_name,
+                             o->long_name, o->arg_name);
+        return opt_error(st->cmd, "option '-%c' needs a value (-%c %s)", o->short_name,
+                         o->short_name, o->arg_name);
     }
     st->value = st->argv[st->index++];
     return o->id;
@@ -179,7 +183,7 @@ int cli_getopt(struct cli_getopt_state *st, const struct cli_opt *opts, size_t n
                 continue;
             if (o->arg_name == NULL) {
                 if (eq != NULL)
-                    return cli_usage_error(st->cmd, "option '--%s' takes no value", o->long_name);
+                    return opt_error(st->cmd, "option '--%s' takes no value", o->long_name);
                 return o->id;
             }
             return take_value(st, o, eq != NULL ? eq + 1 : NULL);
@@ -198,7 +202,7 @@ int cli_getopt(struct cli_getopt_state *st, const struct cli_opt *opts, size_t n
         }
         return take_value(st, o, arg[2] != '\0' ? arg + 2 : NULL);
     }
-    return cli_usage_error(st->cmd, "unknown option '%s'", arg);
+    return opt_error(st->cmd, "unknown option '%s'", arg);
 }
 
 void cli_print_options(FILE *out, const struct cli_opt *opts, size_t n_opts)
