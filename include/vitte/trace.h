@@ -41,7 +41,8 @@ typedef struct vitte_tracer vitte_tracer;
 
 typedef struct vitte_tracer_config {
     uint32_t struct_size;       /* set by vitte_tracer_config_init() */
-    size_t buffer_bytes;        /* per thread (default 1 MiB: 32768 events) */
+    size_t buffer_bytes;        /* per recording thread, faulted in at its first event
+                                 * (default 4 MiB: 131072 events, 26 ms at 5 M/s) */
     uint64_t flush_interval_ns; /* longest time between writes to the file (100 ms) */
     int blocking;               /* 1: a full buffer makes the thread wait (0) */
     int compression_level;      /* zstd level, 0 = store uncompressed (default 1) */

@@ -361,8 +361,12 @@ static int ev_start(struct vitte__vtw_events *e, int type, size_t extra, uint64_
 {
     if (reserve(&e->body, extra + 40) != VITTE_OK)
         return VITTE_ENOMEM;
-    if (e->count == 0)
+    /* The first timed record sets the chunk's base time (an ARG or SPAN_DROP
+     * may come before it: they carry no time and do not count here). */
+    if (!e->timed) {
         e->base_ts = e->ts = ts;
+        e->timed = 1;
+    }
     e->count++;
     e->body.p[e->body.len++] = (unsigned char)type;
     e->last_point = type == VITTE__EV_INSTANT || type == VITTE__EV_COUNTER ||
@@ -425,9 +429,7 @@ int vitte__vtw_ev_flow(struct vitte__vtw_events *e, int type, uint64_t ts, uint6
 int vitte__vtw_ev_arg(struct vitte__vtw_events *e, int target, uint32_t depth, uint32_t key,
                       int kind, int64_t i, double d, const char *s, size_t slen)
 {
-    /* An ARG has no timestamp: it does not move the running time, but the
-     * first record of a chunk must set base_ts, so an ARG never opens a chunk
-     * without a time; base_ts stays that of the next timed record. */
+    /* An ARG has no timestamp: it does not move the running time. */
     if (reserve(&e->body, slen + 50) != VITTE_OK)
         return VITTE_ENOMEM;
     e->count++;
@@ -480,6 +482,7 @@ int vitte__vtw_ev_flush(struct vitte__vtw *w, struct vitte__vtw_events *e)
     vitte__free(out.p);
     e->count = 0;
     e->last_point = 0;
+    e->timed = 0;
     e->body.len = 0;
     return rc;
 }

@@ -31,6 +31,7 @@ struct vitte__vtw_events {
     uint64_t base_ts;
     uint64_t ts;    /* running timestamp */
     int last_point; /* the last record is an instant, counter or async event */
+    int timed;      /* a record with a timestamp has set base_ts */
     struct vitte__bytes body;
 };
 

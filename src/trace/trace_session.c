@@ -330,10 +330,13 @@ static void drain(struct vitte__session *s, struct vitte__tbuf *b)
         return;
     if (!b->named)
         name_thread(s, b);
+    /* Locals: the ring's fields are not reread record after record. */
+    const struct vitte__rec *slots = b->slots;
+    uint64_t mask = b->mask, events = b->events;
     uint64_t tail = atomic_load_explicit(&b->tail, memory_order_relaxed);
     uint64_t head = atomic_load_explicit(&b->head, memory_order_acquire);
     while (tail < head) {
-        const struct vitte__rec *r = &b->slots[tail & b->mask];
+        const struct vitte__rec *r = &slots[tail & mask];
         uint64_t used = 1, ts = 0;
         switch (r->type) {
         case VITTE__EV_SPAN:
@@ -391,7 +394,7 @@ static void drain(struct vitte__session *s, struct vitte__tbuf *b)
             break;
         }
         if (r->type <= VITTE__EV_FLOW_END) {
-            b->events++;
+            events++;
             if (ts > s->last_ts)
                 s->last_ts = ts;
         }
@@ -401,6 +404,7 @@ static void drain(struct vitte__session *s, struct vitte__tbuf *b)
         else if (e->body.len >= CHUNK_EVENTS_RAW)
             vitte__vtw_ev_flush(s->w, e);
     }
+    b->events = events;
     atomic_store_explicit(&b->tail, tail, memory_order_release);
 }
 
@@ -662,7 +666,7 @@ void vitte_tracer_config_init(vitte_tracer_config *cfg)
         return;
     memset(cfg, 0, sizeof *cfg);
     cfg->struct_size = sizeof *cfg;
-    cfg->buffer_bytes = 1u << 20;
+    cfg->buffer_bytes = 4u << 20;
     cfg->flush_interval_ns = 100000000ull;
     cfg->compression_level = 1;
     cfg->catch_signals = 1;

@@ -18,6 +18,9 @@
 #include <vitte/trace.h>
 
 #include "common/clock_internal.h" /* zone.t0 is in TSC ticks on a TSC clock */
+#include "format/vittrace_codec.h"
+#include "format/vittrace_write.h"
+#include <fcntl.h>
 
 static char dir[256];
 
@@ -538,6 +541,53 @@ static void test_chrome_json_path(void **state)
     assert_non_null(strstr(buf, "traceEvents"));
 }
 
+/* A chunk whose first record is an argument (the span it belongs to began
+ * in an earlier chunk) still gets the right base time: regression test for
+ * timestamps that came out shifted by the whole base. */
+static void test_writer_chunk_starting_with_arg(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("argfirst.vittrace");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    struct vitte__vtw_header h = {1234, 0, 1000000, 0, 1000000, 0};
+    struct vitte__vtw *w;
+    assert_int_equal(vitte__vtw_open(fd, &h, 1, &w), VITTE_OK);
+    static struct vitte_srcloc loc = {"work", NULL, NULL, "f", "f.c", 1, 0};
+    uint32_t site = vitte__vtw_site(w, &loc);
+    uint32_t key = vitte__vtw_string(w, "k", 1);
+    struct vitte__vtw_events e;
+    vitte__vtw_ev_init(&e, 77);
+    /* First chunk: a span. Second chunk: an argument, then its span. */
+    assert_int_equal(vitte__vtw_ev_span(&e, site, 0, 5000000, 6000000), VITTE_OK);
+    assert_int_equal(vitte__vtw_ev_span(&e, site, 0, 6500000, 6600000), VITTE_OK);
+    assert_int_equal(vitte__vtw_ev_flush(w, &e), VITTE_OK);
+    assert_int_equal(
+        vitte__vtw_ev_arg(&e, VITTE__ARG_TARGET_SPAN, 0, key, VITTE_ARG_INT, 42, 0, NULL, 0),
+        VITTE_OK);
+    assert_int_equal(vitte__vtw_ev_span(&e, site, 0, 7000000, 9000000), VITTE_OK);
+    assert_int_equal(vitte__vtw_ev_flush(w, &e), VITTE_OK);
+    assert_int_equal(vitte__vtw_end(w, 3, 0, 9000000), VITTE_OK);
+    vitte__vtw_ev_free(&e);
+    assert_int_equal(vitte__vtw_close(w), VITTE_OK);
+
+    vitte_trace_reader *r;
+    assert_int_equal(vitte_trace_reader_open(path, 0, &r, NULL), VITTE_OK);
+    const vitte_trace_event *ev;
+    assert_int_equal(vitte_trace_reader_next(r, &ev, NULL), 1);
+    assert_int_equal(ev->ts_ns, 5000000);
+    assert_int_equal(ev->dur_ns, 1000000);
+    assert_int_equal(vitte_trace_reader_next(r, &ev, NULL), 1);
+    assert_int_equal(ev->ts_ns, 6500000);
+    assert_int_equal(vitte_trace_reader_next(r, &ev, NULL), 1);
+    assert_int_equal(ev->ts_ns, 7000000);
+    assert_int_equal(ev->dur_ns, 2000000);
+    assert_int_equal(ev->n_args, 1);
+    assert_int_equal(ev->args[0].i, 42);
+    assert_int_equal(vitte_trace_reader_next(r, &ev, NULL), 0);
+    vitte_trace_reader_close(r);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/vitte-test-trace-XXXXXX");
@@ -554,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_sigsegv_flushes),
         cmocka_unit_test(test_program_handler_kept),
         cmocka_unit_test(test_chrome_json_path),
+        cmocka_unit_test(test_writer_chunk_starting_with_arg),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[300];
