@@ -306,6 +306,7 @@ typedef struct vitte_trace_file_info {
     int complete;              /* the end marker has been read */
     uint64_t damaged;          /* events lost to damage (unknown names, orphan arguments) */
     uint64_t skipped_bytes;    /* bytes passed over to get past corrupt chunks */
+    uint64_t bytes_read;       /* how far into the file reading has got */
 } vitte_trace_file_info;
 
 typedef struct vitte_trace_reader vitte_trace_reader;

@@ -77,6 +77,12 @@ typedef struct vitte_trace_export_options {
      * the format has no room for them (folded, CSV).  NULL: not called. */
     void (*on_warning)(const char *message, void *ud);
     void *warning_ud;
+    /* Called every 65536 events read and at the end of each file with the
+     * bytes read so far and the total size of the input files (for a
+     * progress display; a thread filter by name reads the files twice, and
+     * the count starts again for the second pass).  NULL: not called. */
+    void (*on_progress)(uint64_t bytes_done, uint64_t bytes_total, void *ud);
+    void *progress_ud;
 } vitte_trace_export_options;
 
 /** Defaults: text format, no filters, merged stacks. */

@@ -134,9 +134,40 @@ static int parse_duration(const char *s, uint64_t *ns, const char **why)
     return -1;
 }
 
+/* A progress line on stderr, at most ten times a second, for inputs large
+ * enough to take a while.  Warnings erase it first. */
+static struct progress {
+    uint64_t last_ns;
+    int shown;
+} progress_line;
+
+static void erase_progress(void)
+{
+    if (progress_line.shown)
+        fputs("\r\033[K", stderr);
+    progress_line.shown = 0;
+}
+
+static void show_progress(uint64_t done, uint64_t total, void *ud)
+{
+    (void)ud;
+    if (total < (8u << 20))
+        return;
+    uint64_t now = vitte_now_ns();
+    if (progress_line.shown && now - progress_line.last_ns < 100000000ull)
+        return;
+    int percent = done >= total ? 100 : (int)(done * 100 / total);
+    progress_line.last_ns = now;
+    progress_line.shown = 1;
+    fprintf(stderr, "\rvitte inspect: reading %3d%% (%.0f of %.0f MB)", percent, (double)done / 1e6,
+            (double)total / 1e6);
+    fflush(stderr);
+}
+
 static void print_warning(const char *message, void *ud)
 {
     ++*(int *)ud;
+    erase_progress();
     cli_error("inspect", "warning: %s", message);
 }
 
@@ -289,8 +320,14 @@ int cmd_inspect(int argc, char **argv)
         }
     }
 
+    /* Long reads show their progress on a terminal (stderr), unless the
+     * output itself goes to that terminal. */
+    if (isatty(STDERR_FILENO) && (to_file || !isatty(STDOUT_FILENO)))
+        o.on_progress = show_progress;
+
     vitte_diag diag;
     int erc = vitte_trace_export(files, n_files, &o, out, &diag);
+    erase_progress();
     int write_failed = fflush(out) != 0 || ferror(out);
     int write_errno = errno;
     if (to_file) {

@@ -8,6 +8,8 @@
  * the number of events. */
 #include "export/export_trace.h"
 
+#include <sys/stat.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,8 +210,10 @@ typedef struct driver {
     vitte__xsummary sum;
     int first_err; /* first reading error */
     vitte_diag first_diag;
-    int out_err;        /* output or memory error: stops everything */
-    uint64_t bad_depth; /* spans with an impossible depth, left out */
+    int out_err;           /* output or memory error: stops everything */
+    uint64_t bad_depth;    /* spans with an impossible depth, left out */
+    uint64_t bytes_total;  /* of the input files, for on_progress */
+    uint64_t bytes_before; /* of the files already read */
 } driver;
 
 static void warn(driver *d, const char *fmt, ...)
@@ -464,6 +468,17 @@ static void stream_done(driver *d, uint32_t stream)
     }
 }
 
+/* Tell on_progress how far reading has got. */
+static void progress(driver *d, const vitte__xsource *src)
+{
+    if (d->opt->on_progress == NULL)
+        return;
+    vitte_trace_file_info info;
+    if (src->ops->info(src->ctx, &info) != VITTE_OK)
+        return;
+    d->opt->on_progress(d->bytes_before + info.bytes_read, d->bytes_total, d->opt->progress_ud);
+}
+
 static int export_stream(driver *d, vitte__xsink *sink, const vitte__xsource *src, uint32_t stream,
                          int64_t shift)
 {
@@ -481,7 +496,8 @@ static int export_stream(driver *d, vitte__xsink *sink, const vitte__xsource *sr
             reading_error(d, f, r, &rd, 0);
             break;
         }
-        d->sum.events_read++;
+        if ((++d->sum.events_read & 0xffff) == 0)
+            progress(d, src);
         dthread *t = get_thread(d, stream, ev->tid);
         if (t == NULL)
             return VITTE_ENOMEM;
@@ -636,6 +652,11 @@ int vitte__export_trace_run(const vitte__xsource *src, size_t n,
     if (rc != VITTE_OK)
         goto done;
 
+    for (size_t i = 0; i < n && opt.on_progress != NULL; i++) {
+        struct stat st;
+        if (src[i].path != NULL && stat(src[i].path, &st) == 0 && S_ISREG(st.st_mode))
+            d.bytes_total += (uint64_t)st.st_size;
+    }
     /* Open everything first: the timeline starts at the earliest file. */
     for (size_t i = 0; i < n; i++) {
         vitte__xfile *f = &d.files[i];
@@ -710,6 +731,10 @@ int vitte__export_trace_run(const vitte__xsource *src, size_t n,
             }
         }
         int erc = export_stream(&d, sink, &src[i], (uint32_t)i, shift);
+        progress(&d, &src[i]);
+        vitte_trace_file_info done_info;
+        if (src[i].ops->info(src[i].ctx, &done_info) == VITTE_OK)
+            d.bytes_before += done_info.bytes_read;
         take_info(&d, &src[i], f);
         keep_threads(&d, &src[i], (uint32_t)i);
         src[i].ops->close(src[i].ctx);

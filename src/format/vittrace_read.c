@@ -1600,6 +1600,7 @@ int vitte_trace_reader_info(vitte_trace_reader *r, vitte_trace_file_info *out)
     out->complete = r->done;
     out->damaged = r->damaged;
     out->skipped_bytes = r->skipped;
+    out->bytes_read = r->pos;
     return VITTE_OK;
 }
 
