@@ -19,6 +19,7 @@ packages=(
     libcmocka-dev                    # unit-test harness (tests/unit)
     clang-format                     # formatting check in scripts/test.sh
     python3                          # JSON, CSV and Prometheus-text checks in the script tests
+    python3-scipy                    # reference statistics for tests/scripts/test_stats_scipy.sh
     libzstd-dev zlib1g-dev           # trace chunk compression and checksums
     jq                               # JSON checks in the script tests
     prometheus                       # promtool and a server: the Prometheus export's consumers

@@ -8,5 +8,6 @@
 #include <vitte/metrics.h>
 #include <vitte/trace.h>
 #include <vitte/trace_export.h>
+#include <vitte/stats.h>
 
 #endif
