@@ -163,14 +163,7 @@ void vitte__json_escape(vitte__buf *b, const char *s, size_t n)
         }
         unsigned char c = p[i];
         if (c >= 0x80) {
-            size_t len = vitte__utf8_seq_len(p + i, n - i);
-            if (len == 0) {
-                vitte__buf_append(b, VITTE__UTF8_REPLACEMENT, 3);
-                i++;
-            } else {
-                vitte__buf_append(b, p + i, len);
-                i += len;
-            }
+            i += vitte__buf_utf8(b, p + i, n - i);
             continue;
         }
         char esc[6] = {'\\', 0, 0, 0, 0, 0};

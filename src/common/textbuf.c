@@ -387,3 +387,14 @@ size_t vitte__utf8_seq_len(const unsigned char *s, size_t n)
             return 0;
     return len;
 }
+
+size_t vitte__buf_utf8(vitte__buf *b, const unsigned char *s, size_t n)
+{
+    size_t len = vitte__utf8_seq_len(s, n);
+    if (len == 0) {
+        vitte__buf_append(b, VITTE__UTF8_REPLACEMENT, 3);
+        return 1;
+    }
+    vitte__buf_append(b, s, len);
+    return len;
+}

@@ -122,4 +122,8 @@ size_t vitte__utf8_seq_len(const unsigned char *s, size_t n);
 /** The UTF-8 encoding of U+FFFD, which replaces each invalid byte. */
 #define VITTE__UTF8_REPLACEMENT "\xEF\xBF\xBD"
 
+/** Append the UTF-8 sequence at s[0..n) (n >= 1), or U+FFFD if s[0] does
+ * not start a well-formed one; returns the input bytes consumed. */
+size_t vitte__buf_utf8(vitte__buf *b, const unsigned char *s, size_t n);
+
 #endif

@@ -113,14 +113,7 @@ static void put_escaped(vitte__buf *b, const char *s, int label_value)
             vitte__buf_append(b, "\\\"", 2);
             i++;
         } else {
-            size_t len = vitte__utf8_seq_len(p + i, n - i);
-            if (len == 0) {
-                vitte__buf_append(b, VITTE__UTF8_REPLACEMENT, 3);
-                len = 1;
-            } else {
-                vitte__buf_append(b, p + i, len);
-            }
-            i += len;
+            i += vitte__buf_utf8(b, p + i, n - i);
         }
     }
 }

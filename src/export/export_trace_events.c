@@ -199,14 +199,7 @@ static void put_field(vitte__buf *b, const char *s, size_t n)
         vitte__buf_putc(b, '"');
     for (size_t i = 0; i < n;) {
         if (p[i] >= 0x80) {
-            size_t len = vitte__utf8_seq_len(p + i, n - i);
-            if (len == 0) {
-                vitte__buf_append(b, VITTE__UTF8_REPLACEMENT, 3);
-                len = 1;
-            } else {
-                vitte__buf_append(b, p + i, len);
-            }
-            i += len;
+            i += vitte__buf_utf8(b, p + i, n - i);
             continue;
         }
         if (p[i] == '"')

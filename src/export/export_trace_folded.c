@@ -241,14 +241,7 @@ static void put_frame(vitte__buf *b, const char *s, size_t n)
     while (i < n) {
         unsigned char c = p[i];
         if (c >= 0x80) {
-            size_t len = vitte__utf8_seq_len(p + i, n - i);
-            if (len == 0) {
-                vitte__buf_append(b, VITTE__UTF8_REPLACEMENT, 3);
-                i++;
-            } else {
-                vitte__buf_append(b, p + i, len);
-                i += len;
-            }
+            i += vitte__buf_utf8(b, p + i, n - i);
             continue;
         }
         vitte__buf_putc(b, c == ';' ? ':' : c < 0x20 || c == 0x7f ? ' ' : (char)c);
