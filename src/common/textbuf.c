@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 
 #include "common/alloc.h"
@@ -397,4 +398,20 @@ size_t vitte__buf_utf8(vitte__buf *b, const unsigned char *s, size_t n)
     }
     vitte__buf_append(b, s, len);
     return len;
+}
+
+void vitte__buf_printf(vitte__buf *b, const char *fmt, ...)
+{
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    /* Format in place; if it did not fit, grow to the size it needs and redo. */
+    int n =
+        vitte__buf_reserve(b, 64) == 0 ? vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap) : -1;
+    if (n >= 0 && (size_t)n >= b->cap - b->len && vitte__buf_reserve(b, (size_t)n) == 0)
+        n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, again);
+    if (n > 0 && b->err == 0 && (size_t)n < b->cap - b->len)
+        b->len += (size_t)n;
+    va_end(again);
+    va_end(ap);
 }

@@ -85,6 +85,14 @@ static inline void vitte__buf_putc(vitte__buf *b, char c)
         b->data[b->len++] = c;
 }
 
+/** printf-style append, never truncated (for text that is not on a hot path:
+ * the integer and double paths above avoid printf). */
+void vitte__buf_printf(vitte__buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /** Forget the contents (keeps the storage and the error). */
 static inline void vitte__buf_clear(vitte__buf *b)
 {

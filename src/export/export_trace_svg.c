@@ -228,23 +228,6 @@ static void tree_free(tree *t)
 
 /* ---- writing -------------------------------------------------------------------------------- */
 
-static void putf(vitte__buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static void putf(vitte__buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        vitte__buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
 /* XML text or attribute value: markup characters as entities; characters
  * XML 1.0 forbids even as references (controls, U+FFFE, U+FFFF) and invalid
  * UTF-8 replaced, so any name gives a well-formed document.  At most
@@ -308,7 +291,7 @@ static void put_color(vitte__buf *b, const char *s, size_t n)
     unsigned r = 205 + (unsigned)(h % 51);
     unsigned g = 70 + (unsigned)((h >> 16) % 150);
     unsigned bl = 20 + (unsigned)((h >> 32) % 50);
-    putf(b, "rgb(%u,%u,%u)", r, g, bl);
+    vitte__buf_printf(b, "rgb(%u,%u,%u)", r, g, bl);
 }
 
 static void put_frame(vitte__buf *b, const tree *t, const tnode *nd, uint64_t total, int icicle,
@@ -327,14 +310,14 @@ static void put_frame(vitte__buf *b, const tree *t, const tnode *nd, uint64_t to
 
     vitte__buf_append(b, "<g><title>", 10);
     put_xml(b, name, len, SIZE_MAX);
-    putf(b, "\n%s, %.2f%%, self %s</title>", d1, wp, d2);
-    putf(b, "<rect x=\"%.4f%%\" y=\"%d\" width=\"%.4f%%\" height=\"%d\" fill=\"", xp, y, wp,
-         FRAME_H - 1);
+    vitte__buf_printf(b, "\n%s, %.2f%%, self %s</title>", d1, wp, d2);
+    vitte__buf_printf(b, "<rect x=\"%.4f%%\" y=\"%d\" width=\"%.4f%%\" height=\"%d\" fill=\"", xp,
+                      y, wp, FRAME_H - 1);
     put_color(b, name, len);
-    putf(b, "\" rx=\"2\" ry=\"2\" fg:x=\"%llu\" fg:w=\"%llu\"/>", (unsigned long long)nd->x,
-         (unsigned long long)nd->total);
-    putf(b, "<text x=\"%.4f%%\" y=\"%.1f\">", xp + 100.0 * 3 / FRAMES_W,
-         y + FRAME_H / 2.0 + FONT_SIZE / 2.0 - 2);
+    vitte__buf_printf(b, "\" rx=\"2\" ry=\"2\" fg:x=\"%llu\" fg:w=\"%llu\"/>",
+                      (unsigned long long)nd->x, (unsigned long long)nd->total);
+    vitte__buf_printf(b, "<text x=\"%.4f%%\" y=\"%.1f\">", xp + 100.0 * 3 / FRAMES_W,
+                      y + FRAME_H / 2.0 + FONT_SIZE / 2.0 - 2);
     /* The label, cut to the width: "name" if it fits, "na.." if 3 or
      * more characters do, nothing otherwise. */
     size_t fit = wpx > 6 ? (size_t)((wpx - 6) / CHAR_W) : 0;
@@ -490,11 +473,12 @@ static int svg_finish(vitte__xsink *s, const vitte__xsummary *sum)
     const char *title = o->title != NULL ? o->title : o->icicle ? "Icicle Graph" : "Flame Graph";
 
     vitte__buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n");
-    putf(b,
-         "<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-         "xmlns=\"http://www.w3.org/2000/svg\" xmlns:fg=\"http://github.com/jonhoo/inferno\" "
-         "onload=\"init()\">\n",
-         SVG_WIDTH, height, SVG_WIDTH, height);
+    vitte__buf_printf(
+        b,
+        "<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+        "xmlns=\"http://www.w3.org/2000/svg\" xmlns:fg=\"http://github.com/jonhoo/inferno\" "
+        "onload=\"init()\">\n",
+        SVG_WIDTH, height, SVG_WIDTH, height);
     vitte__buf_puts(b, "<!-- a flame graph written by vitte: see docs/cli/vitte-inspect.md -->\n");
     vitte__buf_puts(b, "<style type=\"text/css\">\n"
                        "text { font-family: monospace; font-size: 12px; fill: rgb(0,0,0); }\n"
@@ -506,21 +490,22 @@ static int svg_finish(vitte__xsink *s, const vitte__xsummary *sum)
                        ".button { cursor: pointer; fill: rgb(30,60,160); }\n"
                        "#unzoom { opacity: 0; }\n"
                        "</style>\n");
-    putf(b,
-         "<script type=\"text/ecmascript\"><![CDATA[\n'use strict';\n"
-         "var FW = %d, CW = %.1f, ICICLE = %d;\n",
-         FRAMES_W, CHAR_W, o->icicle ? 1 : 0);
+    vitte__buf_printf(b,
+                      "<script type=\"text/ecmascript\"><![CDATA[\n'use strict';\n"
+                      "var FW = %d, CW = %.1f, ICICLE = %d;\n",
+                      FRAMES_W, CHAR_W, o->icicle ? 1 : 0);
     vitte__buf_append(b, svg_script, sizeof svg_script - 1);
-    putf(b, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"rgb(250,248,240)\"/>\n",
-         SVG_WIDTH, height);
-    putf(b, "<text id=\"title\" x=\"%d\" y=\"%d\">", SVG_WIDTH / 2, FONT_SIZE * 2);
+    vitte__buf_printf(
+        b, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"rgb(250,248,240)\"/>\n",
+        SVG_WIDTH, height);
+    vitte__buf_printf(b, "<text id=\"title\" x=\"%d\" y=\"%d\">", SVG_WIDTH / 2, FONT_SIZE * 2);
     put_xml(b, title, strlen(title), SIZE_MAX);
     vitte__buf_puts(b, "</text>\n");
 
     char d1[24];
     vitte__export_fmt_dur(d1, sizeof d1, total);
-    putf(b, "<text id=\"subtitle\" x=\"%d\" y=\"%d\">%s of span time", SVG_WIDTH / 2,
-         FONT_SIZE * 2 + 16, d1);
+    vitte__buf_printf(b, "<text id=\"subtitle\" x=\"%d\" y=\"%d\">%s of span time", SVG_WIDTH / 2,
+                      FONT_SIZE * 2 + 16, d1);
     size_t read = 0;
     for (size_t i = 0; i < sum->n_files; i++)
         read += sum->files[i].opened;
@@ -531,26 +516,29 @@ static int svg_finish(vitte__xsink *s, const vitte__xsummary *sum)
                 put_xml(b, sum->files[i].path, strlen(sum->files[i].path), SIZE_MAX);
             }
     } else {
-        putf(b, " in %zu files", read);
+        vitte__buf_printf(b, " in %zu files", read);
     }
-    putf(b, ", %llu events dropped while recording", (unsigned long long)sum->dropped);
+    vitte__buf_printf(b, ", %llu events dropped while recording", (unsigned long long)sum->dropped);
     if (sum->n_warnings != 0)
-        putf(b, ", %zu warnings (vitte inspect prints them)", sum->n_warnings);
+        vitte__buf_printf(b, ", %zu warnings (vitte inspect prints them)", sum->n_warnings);
     vitte__buf_puts(b, "</text>\n");
-    putf(b, "<text id=\"unzoom\" class=\"button\" x=\"%d\" y=\"%d\">Reset Zoom</text>\n", SVG_PAD,
-         FONT_SIZE * 2);
-    putf(b,
-         "<text id=\"search\" class=\"button\" x=\"%d\" y=\"%d\" "
-         "text-anchor=\"end\">Search</text>\n",
-         SVG_WIDTH - SVG_PAD, FONT_SIZE * 2);
-    putf(b, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", SVG_PAD, height - FONT_SIZE);
-    putf(b, "<text id=\"matched\" x=\"%d\" y=\"%d\" text-anchor=\"end\"> </text>\n",
-         SVG_WIDTH - SVG_PAD, height - FONT_SIZE);
+    vitte__buf_printf(b,
+                      "<text id=\"unzoom\" class=\"button\" x=\"%d\" y=\"%d\">Reset Zoom</text>\n",
+                      SVG_PAD, FONT_SIZE * 2);
+    vitte__buf_printf(b,
+                      "<text id=\"search\" class=\"button\" x=\"%d\" y=\"%d\" "
+                      "text-anchor=\"end\">Search</text>\n",
+                      SVG_WIDTH - SVG_PAD, FONT_SIZE * 2);
+    vitte__buf_printf(b, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", SVG_PAD,
+                      height - FONT_SIZE);
+    vitte__buf_printf(b, "<text id=\"matched\" x=\"%d\" y=\"%d\" text-anchor=\"end\"> </text>\n",
+                      SVG_WIDTH - SVG_PAD, height - FONT_SIZE);
 
-    putf(b, "<svg id=\"frames\" x=\"%d\" y=\"0\" width=\"%d\" height=\"%d\">\n", SVG_PAD, FRAMES_W,
-         height);
+    vitte__buf_printf(b, "<svg id=\"frames\" x=\"%d\" y=\"0\" width=\"%d\" height=\"%d\">\n",
+                      SVG_PAD, FRAMES_W, height);
     if (total == 0) {
-        putf(b, "<text x=\"50%%\" y=\"%d\" text-anchor=\"middle\">no spans</text>\n", height / 2);
+        vitte__buf_printf(b, "<text x=\"50%%\" y=\"%d\" text-anchor=\"middle\">no spans</text>\n",
+                          height / 2);
     } else {
         double min_ns = MIN_WIDTH_PX * (double)total / FRAMES_W;
         for (size_t i = 0; i < t.len && b->err == 0; i++) {

@@ -189,23 +189,6 @@ static int text_event(vitte__xsink *s, const vitte__xevent *e)
 /* ---- writing ----------------------------------------------------------------------------------
  */
 
-static void putf(vitte__buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static void putf(vitte__buf *b, const char *fmt, ...)
-{
-    char tmp[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        vitte__buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
 static const char *dur(char *buf, uint64_t ns)
 {
     vitte__export_fmt_dur(buf, 24, ns);
@@ -230,72 +213,75 @@ static void put_facts(vitte__buf *b, const vitte__xsummary *sum)
     size_t processes = 0;
     for (size_t i = 0; i < sum->n_files; i++) {
         const vitte__xfile *f = &sum->files[i];
-        putf(b, "%-11s", i == 0 ? "file:" : "");
+        vitte__buf_printf(b, "%-11s", i == 0 ? "file:" : "");
         put_name(b, f->path);
         if (!f->opened) {
             vitte__buf_puts(b, ": not read\n");
             continue;
         }
         processes++;
-        putf(b, ": pid %u", f->pid);
+        vitte__buf_printf(b, ": pid %u", f->pid);
         if (f->process_name[0] != '\0') {
             vitte__buf_puts(b, " (");
             put_name(b, f->process_name);
             vitte__buf_putc(b, ')');
         }
-        putf(b, ", format %u.%u, clock %s", f->version_major, f->version_minor,
-             f->clock[0] != '\0' ? f->clock : "?");
+        vitte__buf_printf(b, ", format %u.%u, clock %s", f->version_major, f->version_minor,
+                          f->clock[0] != '\0' ? f->clock : "?");
         if (f->tsc_hz > 0)
-            putf(b, " %.3f GHz", f->tsc_hz / 1e9);
-        putf(b, ", %s\n",
-             f->status != VITTE_OK ? "damaged (see warnings)"
-             : f->complete         ? "complete"
-                                   : "not finished");
+            vitte__buf_printf(b, " %.3f GHz", f->tsc_hz / 1e9);
+        vitte__buf_printf(b, ", %s\n",
+                          f->status != VITTE_OK ? "damaged (see warnings)"
+                          : f->complete         ? "complete"
+                                                : "not finished");
     }
     if (sum->n_files == 0)
         vitte__buf_puts(b, "file:      (none)\n");
-    putf(b, "duration:  %s", dur(d1, sum->duration_ns));
+    vitte__buf_printf(b, "duration:  %s", dur(d1, sum->duration_ns));
     if (sum->start_realtime_ns > 0) {
         time_t secs = (time_t)(sum->start_realtime_ns / 1000000000);
         struct tm tm;
         char when[64];
         if (gmtime_r(&secs, &tm) != NULL && strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm))
-            putf(b, " from %s.%03d UTC", when, (int)(sum->start_realtime_ns / 1000000 % 1000));
+            vitte__buf_printf(b, " from %s.%03d UTC", when,
+                              (int)(sum->start_realtime_ns / 1000000 % 1000));
     }
     vitte__buf_putc(b, '\n');
-    putf(b, "processes: %zu, threads: %zu\n", processes, sum->n_threads);
+    vitte__buf_printf(b, "processes: %zu, threads: %zu\n", processes, sum->n_threads);
     const uint64_t *k = sum->kept_by_type;
-    putf(b, "events:    %llu read", (unsigned long long)sum->events_read);
+    vitte__buf_printf(b, "events:    %llu read", (unsigned long long)sum->events_read);
     if (sum->events_kept != sum->events_read)
-        putf(b, ", %llu after filters", (unsigned long long)sum->events_kept);
-    putf(b, " (%llu spans, %llu instants, %llu counter values, %llu async, %llu flow)\n",
-         (unsigned long long)k[VITTE_EVENT_SPAN], (unsigned long long)k[VITTE_EVENT_INSTANT],
-         (unsigned long long)k[VITTE_EVENT_COUNTER],
-         (unsigned long long)(k[VITTE_EVENT_ASYNC_BEGIN] + k[VITTE_EVENT_ASYNC_END]),
-         (unsigned long long)(k[VITTE_EVENT_FLOW_BEGIN] + k[VITTE_EVENT_FLOW_STEP] +
-                              k[VITTE_EVENT_FLOW_END]));
-    putf(b, "dropped:   %llu%s\n", (unsigned long long)sum->dropped,
-         sum->dropped != 0 ? " (buffers were full: figures below are low)" : "");
+        vitte__buf_printf(b, ", %llu after filters", (unsigned long long)sum->events_kept);
+    vitte__buf_printf(
+        b, " (%llu spans, %llu instants, %llu counter values, %llu async, %llu flow)\n",
+        (unsigned long long)k[VITTE_EVENT_SPAN], (unsigned long long)k[VITTE_EVENT_INSTANT],
+        (unsigned long long)k[VITTE_EVENT_COUNTER],
+        (unsigned long long)(k[VITTE_EVENT_ASYNC_BEGIN] + k[VITTE_EVENT_ASYNC_END]),
+        (unsigned long long)(k[VITTE_EVENT_FLOW_BEGIN] + k[VITTE_EVENT_FLOW_STEP] +
+                             k[VITTE_EVENT_FLOW_END]));
+    vitte__buf_printf(b, "dropped:   %llu%s\n", (unsigned long long)sum->dropped,
+                      sum->dropped != 0 ? " (buffers were full: figures below are low)" : "");
     if (sum->n_files > 1)
-        putf(b, "timeline:  %zu files aligned on %s\n", sum->n_files,
-             sum->realtime_base ? "CLOCK_REALTIME (different hosts or boots)" : "CLOCK_MONOTONIC");
+        vitte__buf_printf(b, "timeline:  %zu files aligned on %s\n", sum->n_files,
+                          sum->realtime_base ? "CLOCK_REALTIME (different hosts or boots)"
+                                             : "CLOCK_MONOTONIC");
 
     const vitte_trace_export_options *o = sum->opt;
     if (o->module != NULL || o->tag != NULL || o->thread != NULL || o->min_duration_ns != 0 ||
         o->from_ns != 0 || o->to_ns != 0) {
         vitte__buf_puts(b, "filters:  ");
         if (o->module != NULL)
-            putf(b, " module=%s", o->module);
+            vitte__buf_printf(b, " module=%s", o->module);
         if (o->tag != NULL)
-            putf(b, " tag=%s", o->tag);
+            vitte__buf_printf(b, " tag=%s", o->tag);
         if (o->thread != NULL)
-            putf(b, " thread=%s", o->thread);
+            vitte__buf_printf(b, " thread=%s", o->thread);
         if (o->min_duration_ns != 0)
-            putf(b, " min-duration=%s", dur(d1, o->min_duration_ns));
+            vitte__buf_printf(b, " min-duration=%s", dur(d1, o->min_duration_ns));
         if (o->from_ns != 0)
-            putf(b, " from=%s", dur(d1, o->from_ns));
+            vitte__buf_printf(b, " from=%s", dur(d1, o->from_ns));
         if (o->to_ns != 0)
-            putf(b, " to=%s", dur(d1, o->to_ns));
+            vitte__buf_printf(b, " to=%s", dur(d1, o->to_ns));
         vitte__buf_putc(b, '\n');
     }
 }
@@ -325,8 +311,8 @@ static int cmp_rows(const void *a, const void *b)
 
 static void put_row_header(vitte__buf *b)
 {
-    putf(b, "%10s %10s %10s %6s %10s %10s %10s %10s %10s  %s\n", "count", "total", "self", "self%",
-         "mean", "p50", "p90", "p99", "max", "name");
+    vitte__buf_printf(b, "%10s %10s %10s %6s %10s %10s %10s %10s %10s  %s\n", "count", "total",
+                      "self", "self%", "mean", "p50", "p90", "p99", "max", "name");
 }
 
 static void put_row(vitte__buf *b, const trow *r, const char *name, uint64_t total_self)
@@ -339,10 +325,10 @@ static void put_row(vitte__buf *b, const trow *r, const char *name, uint64_t tot
         double v = vitte_histogram_quantile(r->h, qs[i]);
         q[i] = isfinite(v) && v > 0 ? (uint64_t)llround(v) : 0;
     }
-    putf(b, "%10llu %10s %10s %5.1f%% %10s %10s %10s %10s %10s  ", (unsigned long long)r->count,
-         dur(c[0], r->total), dur(c[1], r->self), pct,
-         dur(c[2], r->count != 0 ? r->total / r->count : 0), dur(c[3], q[0]), dur(c[4], q[1]),
-         dur(c[5], q[2]), dur(c[6], r->max));
+    vitte__buf_printf(b, "%10llu %10s %10s %5.1f%% %10s %10s %10s %10s %10s  ",
+                      (unsigned long long)r->count, dur(c[0], r->total), dur(c[1], r->self), pct,
+                      dur(c[2], r->count != 0 ? r->total / r->count : 0), dur(c[3], q[0]),
+                      dur(c[4], q[1]), dur(c[5], q[2]), dur(c[6], r->max));
     put_name(b, name);
     vitte__buf_putc(b, '\n');
 }
@@ -364,7 +350,7 @@ static void put_group_title(text_sink *t, vitte__buf *b, const tgroup *g,
         put_name(b, m[0] != '\0' ? m : "(none)");
     }
     char d[24];
-    putf(b, ": %llu spans, self %s\n", (unsigned long long)g->count, dur(d, g->self));
+    vitte__buf_printf(b, ": %llu spans, self %s\n", (unsigned long long)g->count, dur(d, g->self));
 }
 
 static int text_finish(vitte__xsink *s, const vitte__xsummary *sum)
@@ -397,7 +383,8 @@ static int text_finish(vitte__xsink *s, const vitte__xsummary *sum)
             order[i] = (row_order){&t->rows[i], t->names.str[t->rows[i].name]};
         }
         qsort(order, t->n_rows, sizeof *order, cmp_rows);
-        putf(b, "\nspans by self time (self: time not in child spans; quantiles within 1%%)\n");
+        vitte__buf_printf(
+            b, "\nspans by self time (self: time not in child spans; quantiles within 1%%)\n");
         uint32_t cur = UINT32_MAX;
         for (size_t i = 0; i < t->n_rows; i++) {
             const trow *r = order[i].row;
@@ -415,20 +402,21 @@ static int text_finish(vitte__xsink *s, const vitte__xsummary *sum)
     }
 
     if (t->n_counters != 0) {
-        putf(b, "\ncounters\n%10s %12s %12s %12s %12s  %s\n", "values", "min", "mean", "max",
-             "last", "name");
+        vitte__buf_printf(b, "\ncounters\n%10s %12s %12s %12s %12s  %s\n", "values", "min", "mean",
+                          "max", "last", "name");
         for (size_t i = 0; i < t->n_counters; i++) {
             const tcounter *c = &t->counters[i];
-            putf(b, "%10llu %12.6g %12.6g %12.6g %12.6g  ", (unsigned long long)c->count, c->min,
-                 c->sum / (double)c->count, c->max, c->last);
+            vitte__buf_printf(b, "%10llu %12.6g %12.6g %12.6g %12.6g  ",
+                              (unsigned long long)c->count, c->min, c->sum / (double)c->count,
+                              c->max, c->last);
             put_name(b, t->names.str[c->name]);
             vitte__buf_putc(b, '\n');
         }
     }
     if (t->n_instants != 0) {
-        putf(b, "\ninstants\n%10s  %s\n", "count", "name");
+        vitte__buf_printf(b, "\ninstants\n%10s  %s\n", "count", "name");
         for (size_t i = 0; i < t->n_instants; i++) {
-            putf(b, "%10llu  ", (unsigned long long)t->instants[i].count);
+            vitte__buf_printf(b, "%10llu  ", (unsigned long long)t->instants[i].count);
             put_name(b, t->names.str[t->instants[i].name]);
             vitte__buf_putc(b, '\n');
         }

@@ -19,6 +19,7 @@
 #include <vitte/vitte.h>
 
 #include "common/jsonw.h"
+#include "common/alloc.h"
 #include "common/textbuf.h"
 #include "export/export_metrics.h"
 
@@ -1037,6 +1038,35 @@ static void test_export_out_of_memory(void **state)
     assert_int_equal(vitte_set_allocator(NULL), VITTE_OK);
 }
 
+/* vitte__buf_printf never truncates, in memory and in file mode. */
+static void test_buf_printf(void **state)
+{
+    (void)state;
+    static char big[100001];
+    memset(big, 'x', sizeof big - 1);
+    vitte__buf b;
+    vitte__buf_init(&b);
+    vitte__buf_printf(&b, "%d-%s", 42, "ab");
+    vitte__buf_printf(&b, "[%s]", big);
+    size_t len;
+    char *text = vitte__buf_detach(&b, &len);
+    assert_non_null(text);
+    assert_int_equal(len, 5 + sizeof big - 1 + 2);
+    assert_memory_equal(text, "42-ab[x", 7);
+    assert_int_equal(text[len - 1], ']');
+    vitte__free(text);
+
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    vitte__buf_init_file(&b, f);
+    vitte__buf_puts(&b, "head ");
+    vitte__buf_printf(&b, "%s|", big); /* longer than the file chunk */
+    assert_int_equal(vitte__buf_flush(&b), 0);
+    vitte__buf_free(&b);
+    assert_int_equal(ftell(f), (long)(5 + sizeof big));
+    fclose(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1044,6 +1074,7 @@ int main(void)
         cmocka_unit_test(test_fmt_double_cases),
         cmocka_unit_test(test_fmt_double_round_trip),
         cmocka_unit_test(test_fmt_double_go),
+        cmocka_unit_test(test_buf_printf),
         cmocka_unit_test(test_fmt_double_locale),
         cmocka_unit_test(test_utf8_seq_len),
         cmocka_unit_test(test_buf_file_chunks),
