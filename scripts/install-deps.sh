@@ -21,6 +21,12 @@ packages=(
     python3                          # JSON, CSV and Prometheus-text checks in the script tests
     python3-scipy                    # reference statistics for tests/scripts/test_stats_scipy.sh
     libzstd-dev zlib1g-dev           # trace chunk compression and checksums
+    libdw-dev libelf-dev             # the profiler: ELF, DWARF unwinding and symbolization (elfutils)
+    libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev # pprof export: profile.proto + protoc-c
+    golang-go                        # go tool pprof: the pprof export's consumer
+    linux-perf                       # perf record/report: the profiler's peer in tests and bench
+    hyperfine                        # vitte bench's peer in tests and bench
+    time                             # /usr/bin/time -v: vitte stat's reference in tests
     jq                               # JSON checks in the script tests
     prometheus                       # promtool and a server: the Prometheus export's consumers
     curl                             # talk to that server on 127.0.0.1

@@ -283,6 +283,16 @@ VITTE_API int vitte_metrics_add_meter(vitte_metrics *m, const char *name, const 
 VITTE_API int vitte_metrics_add_series(vitte_metrics *m, vitte_series *s, const char *help,
                                        const char *const *labels);
 
+/** A counter whose integer value is exported multiplied by export_scale, as a
+ * floating-point number, with a unit: it counts in a fine unit and exports in
+ * a base one, as timers do (add nanoseconds, export seconds with 1e-9).  unit
+ * works as a histogram's ("seconds": the Prometheus name ends in
+ * _seconds_total).  export_scale must be finite and > 0.  The same name with
+ * another unit or scale, or as a plain counter, is VITTE_EEXIST. */
+VITTE_API int vitte_metrics_add_scaled_counter(vitte_metrics *m, const char *name, const char *help,
+                                               const char *const *labels, const char *unit,
+                                               double export_scale, vitte_counter **out);
+
 /* Shorthands that return the handle, or NULL on any error. */
 VITTE_API vitte_counter *vitte_metrics_counter(vitte_metrics *m, const char *name, const char *help,
                                                const char *const *labels);
@@ -318,6 +328,10 @@ typedef struct vitte_metric_info {
     vitte_histogram *histogram;
     vitte_meter *meter;
     vitte_series *series;
+    /* Counters: the exported value is vitte_counter_value() * export_scale, a
+     * floating-point number when export_scale != 1 (vitte_metrics_add_scaled_counter).
+     * 1 for every other family. */
+    double export_scale;
 } vitte_metric_info;
 
 /** Call fn for every label set of every family: families in registration
@@ -326,7 +340,33 @@ typedef struct vitte_metric_info {
  * metrics in m (it would deadlock: the registry is locked for registration
  * during the walk; recording into metrics is fine). */
 typedef int (*vitte_metrics_visit_fn)(const vitte_metric_info *info, void *ud);
+/** Runs the collectors first (vitte_metrics_collect), then walks. */
 VITTE_API int vitte_metrics_visit(vitte_metrics *m, vitte_metrics_visit_fn fn, void *ud);
+
+/* ---- collectors: values refreshed when they are read ---------------------- */
+
+/* A collector brings metrics up to date just before they are read: it sets
+ * gauges and adds to counters that mirror a value kept elsewhere (the
+ * process' CPU time and memory, a queue's length).  vitte_metrics_visit(), so
+ * every export, first runs every collector of the registry, in the order they
+ * were added, without the registry lock (a collector may register metrics).
+ * The collectors of one registry never run concurrently: two exports at once
+ * take turns.  A collector must not add or remove collectors, nor visit or
+ * export the registry (it would deadlock). */
+typedef void (*vitte_metrics_collect_fn)(vitte_metrics *m, void *ud);
+
+/** Add a collector.  free_fn (may be NULL) is called with ud when the
+ * collector is removed or the registry destroyed: the registry owns ud then.
+ * Returns VITTE_OK, VITTE_EINVAL (m or fn NULL) or VITTE_ENOMEM (then free_fn
+ * is not called: ud stays the caller's). */
+VITTE_API int vitte_metrics_add_collector(vitte_metrics *m, vitte_metrics_collect_fn fn, void *ud,
+                                          void (*free_fn)(void *ud));
+/** Remove the collector added with fn and ud (its free_fn is called).
+ * Returns VITTE_OK, VITTE_EINVAL, or VITTE_ENOENT when there is none. */
+VITTE_API int vitte_metrics_remove_collector(vitte_metrics *m, vitte_metrics_collect_fn fn,
+                                             void *ud);
+/** Run the collectors now (to read handles directly with fresh values). */
+VITTE_API void vitte_metrics_collect(vitte_metrics *m);
 
 /* ---- export ------------------------------------------------------------- */
 

@@ -9,5 +9,6 @@
 #include <vitte/trace.h>
 #include <vitte/trace_export.h>
 #include <vitte/stats.h>
+#include <vitte/system.h>
 
 #endif

@@ -164,7 +164,10 @@ int vitte__export_csv_visit(const vitte_metric_info *info, void *ud)
     int rc = VITTE_OK;
     switch (info->type) {
     case VITTE_FAMILY_COUNTER:
-        row_u64(x, "value", vitte_counter_value(info->counter));
+        if (info->export_scale != 1.0) /* a scaled counter */
+            row_double(x, "value", (double)vitte_counter_value(info->counter) * info->export_scale);
+        else
+            row_u64(x, "value", vitte_counter_value(info->counter));
         break;
     case VITTE_FAMILY_GAUGE:
         row_double(x, "value", vitte_gauge_value(info->gauge));

@@ -155,7 +155,11 @@ int vitte__export_json_visit(const vitte_metric_info *info, void *ud)
     int rc = VITTE_OK;
     switch (info->type) {
     case VITTE_FAMILY_COUNTER:
-        vitte__json_kv_uint(w, "value", vitte_counter_value(info->counter));
+        if (info->export_scale != 1.0) /* a scaled counter */
+            vitte__json_kv_double(w, "value",
+                                  (double)vitte_counter_value(info->counter) * info->export_scale);
+        else
+            vitte__json_kv_uint(w, "value", vitte_counter_value(info->counter));
         break;
     case VITTE_FAMILY_GAUGE:
         vitte__json_kv_double(w, "value", vitte_gauge_value(info->gauge));

@@ -303,7 +303,11 @@ int vitte__export_prom_visit(const vitte_metric_info *info, void *ud)
     switch (info->type) {
     case VITTE_FAMILY_COUNTER:
         put_series(x, "", 0, NULL, 0);
-        put_u64_line(x->out, vitte_counter_value(info->counter));
+        if (info->export_scale != 1.0) /* a scaled counter: CPU seconds from nanoseconds */
+            put_double_line(x->out,
+                            (double)vitte_counter_value(info->counter) * info->export_scale);
+        else
+            put_u64_line(x->out, vitte_counter_value(info->counter));
         break;
     case VITTE_FAMILY_GAUGE:
         put_series(x, "", 0, NULL, 0);

@@ -5,6 +5,7 @@
  * family has at least one child, and a label-less family is exported (as 0)
  * from the moment it is registered.
  */
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -31,11 +32,18 @@ struct family {
     char *help;
     char *unit;
     vitte_family_type type;
+    double scale; /* counters: export scale (1 but for scaled counters) */
     size_t n_labels;
     char **label_names; /* sorted */
     struct child **children;
     size_t n_children, cap_children;
     struct vitte__strmap by_values;
+};
+
+struct collector {
+    vitte_metrics_collect_fn fn;
+    void *ud;
+    void (*free_fn)(void *ud);
 };
 
 struct vitte_metrics {
@@ -45,6 +53,11 @@ struct vitte_metrics {
     struct vitte__strmap by_name;
     struct vitte__strmap by_san;
     size_t max_series;
+    /* Collectors: the list and their runs under collect_lock, never under
+     * lock (a collector may register metrics). */
+    pthread_mutex_t collect_lock;
+    struct collector *collectors;
+    size_t n_collectors, cap_collectors;
 };
 
 const char *vitte_family_type_name(vitte_family_type type)
@@ -70,6 +83,7 @@ vitte_metrics *vitte_metrics_create(void)
     if (m == NULL)
         return NULL;
     pthread_mutex_init(&m->lock, NULL);
+    pthread_mutex_init(&m->collect_lock, NULL);
     vitte__strmap_init(&m->by_name);
     vitte__strmap_init(&m->by_san);
     m->max_series = DEFAULT_SERIES;
@@ -124,6 +138,12 @@ void vitte_metrics_destroy(vitte_metrics *m)
 {
     if (m == NULL)
         return;
+    /* Collectors first: their state may refer to the metrics. */
+    for (size_t i = 0; i < m->n_collectors; i++)
+        if (m->collectors[i].free_fn != NULL)
+            m->collectors[i].free_fn(m->collectors[i].ud);
+    vitte__free(m->collectors);
+    pthread_mutex_destroy(&m->collect_lock);
     for (size_t i = 0; i < m->n_fams; i++)
         family_free(m->fams[i]);
     vitte__free(m->fams);
@@ -239,7 +259,13 @@ struct request {
     const char *unit;
     const vitte_histogram_config *cfg; /* histograms */
     vitte_series *series;              /* series: the object to adopt */
+    double scale;                      /* counters: export scale (0 means 1) */
 };
+
+static double request_scale(const struct request *r)
+{
+    return r->scale != 0 ? r->scale : 1.0;
+}
 
 static int family_matches(const struct family *f, const struct request *r,
                           const struct labelset *ls)
@@ -255,6 +281,9 @@ static int family_matches(const struct family *f, const struct request *r,
     if (f->type == VITTE_FAMILY_HISTOGRAM &&
         vitte__histogram_config_cmp(f->children[0]->hist, r->cfg) != 0)
         return 0;
+    if (f->type == VITTE_FAMILY_COUNTER &&
+        (f->scale != request_scale(r) || strcmp(f->unit, r->unit != NULL ? r->unit : "") != 0))
+        return 0;
     return 1;
 }
 
@@ -264,6 +293,7 @@ static struct family *family_new(const struct request *r, const struct labelset 
     if (f == NULL)
         return NULL;
     f->type = r->type;
+    f->scale = request_scale(r);
     f->name = vitte__strdup(r->name);
     f->san = vitte__strdup(r->name);
     f->help = vitte__strdup(r->help != NULL ? r->help : "");
@@ -446,7 +476,23 @@ int vitte_metrics_add_counter(vitte_metrics *m, const char *name, const char *he
 {
     if (out == NULL)
         return VITTE_EINVAL;
-    struct request r = {VITTE_FAMILY_COUNTER, name, help, NULL, NULL, NULL};
+    struct request r = {VITTE_FAMILY_COUNTER, name, help, NULL, NULL, NULL, 1.0};
+    struct child *c;
+    int rc = add(m, &r, labels, &c);
+    *out = rc == VITTE_OK ? &c->counter : NULL;
+    return rc;
+}
+
+int vitte_metrics_add_scaled_counter(vitte_metrics *m, const char *name, const char *help,
+                                     const char *const *labels, const char *unit,
+                                     double export_scale, vitte_counter **out)
+{
+    if (out == NULL)
+        return VITTE_EINVAL;
+    *out = NULL;
+    if (!(export_scale > 0) || isinf(export_scale))
+        return VITTE_EINVAL;
+    struct request r = {VITTE_FAMILY_COUNTER, name, help, unit, NULL, NULL, export_scale};
     struct child *c;
     int rc = add(m, &r, labels, &c);
     *out = rc == VITTE_OK ? &c->counter : NULL;
@@ -458,7 +504,7 @@ int vitte_metrics_add_gauge(vitte_metrics *m, const char *name, const char *help
 {
     if (out == NULL)
         return VITTE_EINVAL;
-    struct request r = {VITTE_FAMILY_GAUGE, name, help, NULL, NULL, NULL};
+    struct request r = {VITTE_FAMILY_GAUGE, name, help, NULL, NULL, NULL, 0};
     struct child *c;
     int rc = add(m, &r, labels, &c);
     *out = rc == VITTE_OK ? &c->gauge : NULL;
@@ -479,7 +525,7 @@ int vitte_metrics_add_histogram(vitte_metrics *m, const char *name, const char *
     }
     if (cfg->struct_size < sizeof(uint32_t) || cfg->struct_size > sizeof def)
         return VITTE_EINVAL;
-    struct request r = {VITTE_FAMILY_HISTOGRAM, name, help, cfg->unit, cfg, NULL};
+    struct request r = {VITTE_FAMILY_HISTOGRAM, name, help, cfg->unit, cfg, NULL, 0};
     struct child *c;
     int rc = add(m, &r, labels, &c);
     *out = rc == VITTE_OK ? c->hist : NULL;
@@ -503,7 +549,7 @@ int vitte_metrics_add_meter(vitte_metrics *m, const char *name, const char *help
 {
     if (out == NULL)
         return VITTE_EINVAL;
-    struct request r = {VITTE_FAMILY_METER, name, help, NULL, NULL, NULL};
+    struct request r = {VITTE_FAMILY_METER, name, help, NULL, NULL, NULL, 0};
     struct child *c;
     int rc = add(m, &r, labels, &c);
     *out = rc == VITTE_OK ? c->meter : NULL;
@@ -516,7 +562,7 @@ int vitte_metrics_add_series(vitte_metrics *m, vitte_series *s, const char *help
     if (s == NULL)
         return VITTE_EINVAL;
     struct request r = {
-        VITTE_FAMILY_SERIES, vitte_series_name(s), help, vitte_series_unit(s), NULL, s};
+        VITTE_FAMILY_SERIES, vitte_series_name(s), help, vitte_series_unit(s), NULL, s, 0};
     struct child *c;
     return add(m, &r, labels, &c);
 }
@@ -567,10 +613,69 @@ int vitte_metrics_insert_timer(vitte_metrics *m, const vitte_timer *t)
     return vitte_histogram_record(h, (double)t->elapsed_ns);
 }
 
+/* ---- collectors ----------------------------------------------------------------- */
+
+int vitte_metrics_add_collector(vitte_metrics *m, vitte_metrics_collect_fn fn, void *ud,
+                                void (*free_fn)(void *ud))
+{
+    if (m == NULL || fn == NULL)
+        return VITTE_EINVAL;
+    int rc = VITTE_OK;
+    pthread_mutex_lock(&m->collect_lock);
+    if (m->n_collectors == m->cap_collectors) {
+        size_t nc = m->cap_collectors ? m->cap_collectors * 2 : 4;
+        struct collector *na = vitte__realloc(m->collectors, nc * sizeof *na);
+        if (na == NULL)
+            rc = VITTE_ENOMEM;
+        else {
+            m->collectors = na;
+            m->cap_collectors = nc;
+        }
+    }
+    if (rc == VITTE_OK)
+        m->collectors[m->n_collectors++] = (struct collector){fn, ud, free_fn};
+    pthread_mutex_unlock(&m->collect_lock);
+    return rc;
+}
+
+int vitte_metrics_remove_collector(vitte_metrics *m, vitte_metrics_collect_fn fn, void *ud)
+{
+    if (m == NULL || fn == NULL)
+        return VITTE_EINVAL;
+    struct collector gone = {NULL, NULL, NULL};
+    pthread_mutex_lock(&m->collect_lock);
+    for (size_t i = 0; i < m->n_collectors; i++) {
+        if (m->collectors[i].fn == fn && m->collectors[i].ud == ud) {
+            gone = m->collectors[i];
+            memmove(&m->collectors[i], &m->collectors[i + 1],
+                    (m->n_collectors - i - 1) * sizeof m->collectors[0]);
+            m->n_collectors--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&m->collect_lock);
+    if (gone.fn == NULL)
+        return VITTE_ENOENT;
+    if (gone.free_fn != NULL)
+        gone.free_fn(gone.ud);
+    return VITTE_OK;
+}
+
+void vitte_metrics_collect(vitte_metrics *m)
+{
+    if (m == NULL)
+        return;
+    pthread_mutex_lock(&m->collect_lock);
+    for (size_t i = 0; i < m->n_collectors; i++)
+        m->collectors[i].fn(m, m->collectors[i].ud);
+    pthread_mutex_unlock(&m->collect_lock);
+}
+
 int vitte_metrics_visit(vitte_metrics *m, vitte_metrics_visit_fn fn, void *ud)
 {
     if (m == NULL || fn == NULL)
         return VITTE_EINVAL;
+    vitte_metrics_collect(m);
     int rc = 0;
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; rc == 0 && i < m->n_fams; i++) {
@@ -587,6 +692,7 @@ int vitte_metrics_visit(vitte_metrics *m, vitte_metrics_visit_fn fn, void *ud)
                 .label_values = (const char *const *)c->values,
                 .child_index = j,
                 .n_children = f->n_children,
+                .export_scale = f->type == VITTE_FAMILY_COUNTER ? f->scale : 1.0,
             };
             switch (f->type) {
             case VITTE_FAMILY_COUNTER:
