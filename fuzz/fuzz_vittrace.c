@@ -50,6 +50,13 @@ static void read_all(const uint8_t *data, size_t size, unsigned flags)
                 if (a->type == VITTE_ARG_STRING)
                     acc += touch_str(a->s);
             }
+            for (size_t i = 0; i < ev->n_frames; i++) {
+                const vitte_trace_frame *f = &ev->frames[i];
+                acc += touch_str(f->function) + touch_str(f->file) + f->line + f->address;
+                if (f->mapping != NULL)
+                    acc += touch_str(f->mapping->path) + touch_str(f->mapping->build_id) +
+                           f->mapping->start;
+            }
             continue;
         }
         if (memchr(d.message, '\0', sizeof d.message) == NULL || d.status != rc)
@@ -75,7 +82,7 @@ static void read_all(const uint8_t *data, size_t size, unsigned flags)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    read_all(data, size, 0);
-    read_all(data, size, VITTE__READER_NO_CRC);
+    read_all(data, size, VITTE__READER_NO_SYMBOLIZE);
+    read_all(data, size, VITTE__READER_NO_CRC | VITTE__READER_NO_SYMBOLIZE);
     return 0;
 }

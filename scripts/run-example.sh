@@ -14,6 +14,13 @@
 #    trace JSON (trace_demo.json: open it in https://ui.perfetto.dev,
 #    chrome://tracing or speedscope), its flamegraph (trace_demo.svg: open it
 #    in a browser) and prints its summary.
+# 3. examples/profile_demo.c, an ordinary program that knows nothing of vitte
+#    (word counting and sorting in two threads, built -O2 without frame
+#    pointers), is profiled with `vitte run --profile` into
+#    OUTPUT_DIR/profile_demo.vittrace; `vitte inspect` then writes its flame
+#    graph (profile_demo.svg), a pprof profile (profile_demo.pb.gz, for
+#    `go tool pprof`), a Chrome trace (profile_demo.json) and prints the top
+#    functions.
 # Builds in build/release (an optimized build: the timings it prints are then
 # meaningful).
 set -euo pipefail
@@ -27,13 +34,14 @@ scripts/install-deps.sh
 
 echo "run-example: building (build/release)"
 cmake --preset release >/dev/null
-cmake --build --preset release --target metrics_demo trace_demo vitte_cli -j2
+cmake --build --preset release --target metrics_demo trace_demo profile_demo vitte_cli -j2
 
 mkdir -p "$out"
 echo
 echo "run-example: running build/release/examples/metrics_demo $out"
 echo
 build/release/examples/metrics_demo "$out"
+
 
 echo
 echo "run-example: tracing build/release/examples/trace_demo to $out/trace_demo.vittrace"
@@ -44,6 +52,15 @@ vitte=build/release/vitte
 echo
 "$vitte" inspect "$out/trace_demo.vittrace"
 
+echo
+echo "run-example: profiling build/release/examples/profile_demo (vitte run --profile)"
+"$vitte" run --profile -o "$out/profile_demo.vittrace" -- build/release/examples/profile_demo
+"$vitte" inspect "$out/profile_demo.vittrace" --format svg --title "profile_demo" -o "$out/profile_demo.svg"
+"$vitte" inspect "$out/profile_demo.vittrace" --format pprof -o "$out/profile_demo.pb.gz"
+"$vitte" inspect "$out/profile_demo.vittrace" --format chrome -o "$out/profile_demo.json"
+echo
+"$vitte" inspect "$out/profile_demo.vittrace"
+
 out_abs=$(cd "$out" && pwd)
 echo
 echo "run-example: done.  The outputs are in $out_abs/:"
@@ -53,3 +70,7 @@ echo "  metrics.prom         Prometheus text format; check it with: promtool che
 echo "  trace_demo.vittrace  the trace (docs/formats/vittrace.md); summarize it: $vitte inspect $out_abs/trace_demo.vittrace"
 echo "  trace_demo.json      Chrome trace JSON: open in https://ui.perfetto.dev or speedscope"
 echo "  trace_demo.svg       flamegraph: open in a browser (hover, click to zoom, search)"
+echo "  profile_demo.vittrace  samples of profile_demo's stacks; summarize: $vitte inspect $out_abs/profile_demo.vittrace"
+echo "  profile_demo.svg     its flame graph: open in a browser"
+echo "  profile_demo.pb.gz   pprof profile: go tool pprof -top $out_abs/profile_demo.pb.gz"
+echo "  profile_demo.json    Chrome trace of the samples: https://ui.perfetto.dev or speedscope"

@@ -249,8 +249,36 @@ typedef enum vitte_trace_event_type {
     VITTE_EVENT_ASYNC_END = 5,   /* id */
     VITTE_EVENT_FLOW_BEGIN = 6,  /* id; bound to the span open at ts_ns on the thread */
     VITTE_EVENT_FLOW_STEP = 7,
-    VITTE_EVENT_FLOW_END = 8
+    VITTE_EVENT_FLOW_END = 8,
+    VITTE_EVENT_SAMPLE = 9 /* a sampled call stack: frames, weight in dur_ns */
 } vitte_trace_event_type;
+
+/* What a sample's weight measures. */
+typedef enum vitte_sample_kind {
+    VITTE_SAMPLE_CPU = 0, /* CPU time (on-CPU sampling) */
+    VITTE_SAMPLE_WALL = 1 /* wall-clock time, blocked or not (--wall) */
+} vitte_sample_kind;
+
+/* A memory mapping of a sampled process: where a module was loaded. */
+typedef struct vitte_trace_mapping {
+    const char *path;     /* as mapped ("[vdso]" for the vDSO); never NULL */
+    const char *build_id; /* lowercase hex, "" when unknown */
+    uint64_t start;       /* first address */
+    uint64_t limit;       /* one past the last address */
+    uint64_t file_offset; /* offset in the file of start */
+} vitte_trace_mapping;
+
+/* One frame of a sampled stack.  Inlined functions get frames of their
+ * own, innermost first, with the same address. */
+typedef struct vitte_trace_frame {
+    const char *function;               /* never NULL: "libfoo.so+0x1a2b" when unknown */
+    const char *file;                   /* source file, "" when unknown */
+    uint32_t line;                      /* 0 when unknown */
+    uint8_t inlined;                    /* inlined into the next frame */
+    uint8_t symbolized;                 /* 0: function is the module+offset placeholder */
+    uint64_t address;                   /* the instruction (callers: return address - 1) */
+    const vitte_trace_mapping *mapping; /* NULL when in no known mapping */
+} vitte_trace_frame;
 
 typedef enum vitte_trace_arg_type {
     VITTE_ARG_INT = 1,
@@ -273,7 +301,8 @@ typedef struct vitte_trace_event {
     uint32_t depth;     /* spans: 0 for a top-level span of its thread */
     uint64_t ts_ns;     /* vitte_now_ns() time base (CLOCK_MONOTONIC epoch) */
     uint64_t dur_ns;    /* spans */
-    uint64_t id;        /* async and flow events */
+    uint64_t id;        /* async and flow events; samples: the stack's id in its file
+                         * (one id, one list of frames; 0 when no stack) */
     double value;       /* counters */
     const char *name;   /* never NULL ("" for flows) */
     const char *module; /* "" when none */
@@ -282,6 +311,10 @@ typedef struct vitte_trace_event {
     uint32_t line;
     size_t n_args;
     const vitte_trace_arg *args;
+    /* Samples (name is the leaf function, dur_ns the weight). */
+    vitte_sample_kind sample_kind;
+    size_t n_frames;
+    const vitte_trace_frame *frames; /* frames[0] is the leaf; the last is the root */
 } vitte_trace_event;
 
 typedef struct vitte_trace_thread {
@@ -327,6 +360,13 @@ VITTE_API int vitte_trace_reader_info(vitte_trace_reader *r, vitte_trace_file_in
 /** Threads met so far (names may arrive after a thread's first events). */
 VITTE_API const vitte_trace_thread *vitte_trace_reader_threads(vitte_trace_reader *r, size_t *n);
 VITTE_API void vitte_trace_reader_close(vitte_trace_reader *r);
+/** Symbolize samples with the modules (and their debug information) found
+ * in these directories (colon-separated; searched by build id, then by file
+ * name), before the paths they were mapped from.  Without it, samples use
+ * the symbols the profiler stored at the end of the recording, or, when
+ * there are none, the modules at their recorded paths (checked by build
+ * id).  Call before the first vitte_trace_reader_next(). */
+VITTE_API int vitte_trace_reader_set_symbol_dirs(vitte_trace_reader *r, const char *dirs);
 
 VITTE_END_DECLS
 

@@ -43,7 +43,8 @@ typedef enum vitte_trace_format {
     VITTE_TRACE_FORMAT_FOLDED,   /* "a;b;c <self ns>" per distinct stack */
     VITTE_TRACE_FORMAT_SVG,      /* interactive flame graph (or icicle) */
     VITTE_TRACE_FORMAT_JSON,     /* every event, docs/formats/trace-events-json.md */
-    VITTE_TRACE_FORMAT_CSV       /* every event, docs/formats/trace-events-csv.md */
+    VITTE_TRACE_FORMAT_CSV,      /* every event, docs/formats/trace-events-csv.md */
+    VITTE_TRACE_FORMAT_PPROF     /* samples as gzipped pprof profile.proto */
 } vitte_trace_format;
 
 /* How the text summary groups its span rows. */
@@ -83,12 +84,16 @@ typedef struct vitte_trace_export_options {
      * the count starts again for the second pass).  NULL: not called. */
     void (*on_progress)(uint64_t bytes_done, uint64_t bytes_total, void *ud);
     void *progress_ud;
+    /* Samples: directories searched for binaries and debug files
+     * (colon-separated), as vitte_trace_reader_set_symbol_dirs().  NULL:
+     * the symbols stored in the trace, else the recorded paths. */
+    const char *symbol_dirs;
 } vitte_trace_export_options;
 
 /** Defaults: text format, no filters, merged stacks. */
 VITTE_API void vitte_trace_export_options_init(vitte_trace_export_options *o);
 
-/** "text", "chrome", "folded", "svg", "json", "csv" (static; "?" for others). */
+/** "text", "chrome", "folded", "svg", "json", "csv", "pprof" (static; "?" for others). */
 VITTE_API const char *vitte_trace_format_name(vitte_trace_format format);
 /** The format named name (as above), or 0 if none. */
 VITTE_API vitte_trace_format vitte_trace_format_from_name(const char *name);

@@ -9,6 +9,7 @@
 #include <vitte/trace.h>
 #include <vitte/trace_export.h>
 #include <vitte/stats.h>
+#include <vitte/profiler.h>
 #include <vitte/system.h>
 
 #endif

@@ -28,11 +28,12 @@ enum {
     OPT_BY,
     OPT_ICICLE,
     OPT_PER_THREAD,
-    OPT_TITLE
+    OPT_TITLE,
+    OPT_SYMBOLS
 };
 
 static const struct cli_opt inspect_opts[] = {
-    {OPT_FORMAT, 'f', "format", "FORMAT", "text (default), chrome, folded, svg, json or csv"},
+    {OPT_FORMAT, 'f', "format", "FORMAT", "text (default), chrome, folded, svg, json, csv, pprof"},
     {OPT_OUTPUT, 'o', "output", "OUT", "write to OUT (via OUT.tmp, renamed when complete)"},
     {OPT_MODULE, 0, "module", "M[,M...]", "keep these modules; -M drops one"},
     {OPT_TAG, 0, "tag", "T[,T...]", "keep events with one of these tags; -T drops"},
@@ -44,6 +45,8 @@ static const struct cli_opt inspect_opts[] = {
     {OPT_ICICLE, 0, "icicle", NULL, "svg: draw top-down (roots at the top)"},
     {OPT_PER_THREAD, 0, "per-thread", NULL, "folded, svg: a root frame per thread"},
     {OPT_TITLE, 0, "title", "TEXT", "svg: the title"},
+    {OPT_SYMBOLS, 0, "symbols", "DIR[:DIR]",
+     "profiles: binaries and debug files to symbolize with"},
     {OPT_HELP, 'h', "help", NULL, "show this help"},
 };
 #define N_INSPECT_OPTS (sizeof inspect_opts / sizeof inspect_opts[0])
@@ -66,6 +69,8 @@ static void print_help(FILE *out)
           "  svg      an interactive flame graph: hover, click to zoom, Ctrl-F to search\n"
           "  json     every event as a JSON object (docs/formats/trace-events-json.md)\n"
           "  csv      every event as a CSV row (docs/formats/trace-events-csv.md)\n"
+          "  pprof    profiles (vitte run --profile): gzipped profile.proto for\n"
+          "           `go tool pprof` (docs/formats/pprof.md)\n"
           "\n"
           "Options:\n",
           out);
@@ -85,6 +90,7 @@ static void print_help(FILE *out)
           "                                                     slow spans of module io\n"
           "  vitte inspect run.vittrace --from 2s --to 2.5s -f chrome -o slice.json\n"
           "                                                     half a second of it\n"
+          "  vitte inspect prof.vittrace -f pprof -o cpu.pb.gz  for go tool pprof\n"
           "  vitte inspect client.vittrace server.vittrace -f chrome -o both.json\n"
           "                                                     two processes, one "
           "timeline\n"
@@ -201,16 +207,17 @@ int cmd_inspect(int argc, char **argv)
         case OPT_FORMAT:
             o.format = vitte_trace_format_from_name(st.value);
             if (o.format == 0) {
-                static const char *const names[] = {"text", "chrome", "folded",
-                                                    "svg",  "json",   "csv"};
+                static const char *const names[] = {"text", "chrome", "folded", "svg",
+                                                    "json", "csv",    "pprof"};
                 const char *guess = cli_closest(st.value, names, sizeof names / sizeof names[0]);
                 if (guess != NULL)
                     cli_usage_error("inspect", "unknown format '%s' (did you mean '%s'?)", st.value,
                                     guess);
                 else
-                    cli_usage_error("inspect",
-                                    "unknown format '%s' (text, chrome, folded, svg, json, csv)",
-                                    st.value);
+                    cli_usage_error(
+                        "inspect",
+                        "unknown format '%s' (text, chrome, folded, svg, json, csv, pprof)",
+                        st.value);
                 goto out;
             }
             break;
@@ -265,6 +272,9 @@ int cmd_inspect(int argc, char **argv)
         case OPT_TITLE:
             o.title = st.value;
             break;
+        case OPT_SYMBOLS:
+            o.symbol_dirs = st.value;
+            break;
         case CLI_OPT_ARG:
             files[n_files++] = st.value;
             break;
@@ -293,6 +303,10 @@ int cmd_inspect(int argc, char **argv)
     /* The text summary lists its warnings itself; other formats may have
      * no room for them, so they go to stderr as they are met. */
     int to_file = output != NULL && strcmp(output, "-") != 0;
+    if (o.format == VITTE_TRACE_FORMAT_PPROF && !to_file && isatty(STDOUT_FILENO)) {
+        cli_usage_error("inspect", "pprof output is binary: write it to a file with -o FILE");
+        goto out;
+    }
     int warned = 0;
     if (o.format != VITTE_TRACE_FORMAT_TEXT || to_file) {
         o.on_warning = print_warning;

@@ -15,6 +15,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"clock", cmd_clock, "show the clock vitte uses: source, TSC frequency, resolution, cost"},
     {"inspect", cmd_inspect, "summarize and convert traces: text, Chrome JSON, flame graphs..."},
     {"stat", cmd_stat, "run a program: time, CPU, peak memory, faults, perf counters"},
+    {"run", cmd_run, "run a program and sample where its time goes (--profile)"},
     {"help", cmd_help, "show the help of vitte or of one command"},
 };
 #define N_CLI_CMDS (sizeof cli_cmds / sizeof cli_cmds[0])

@@ -41,7 +41,8 @@ void vitte_trace_export_options_init(vitte_trace_export_options *o)
     o->by = VITTE_TRACE_BY_NAME;
 }
 
-static const char *const format_names[] = {NULL, "text", "chrome", "folded", "svg", "json", "csv"};
+static const char *const format_names[] = {NULL,  "text", "chrome", "folded",
+                                           "svg", "json", "csv",    "pprof"};
 #define N_FORMAT_NAMES (sizeof format_names / sizeof format_names[0])
 
 const char *vitte_trace_format_name(vitte_trace_format format)
@@ -75,7 +76,7 @@ int vitte__export_options_copy(const vitte_trace_export_options *in, vitte_trace
         memcpy(o, in, n);
         o->struct_size = (uint32_t)sizeof *o;
     }
-    if ((int)o->format < VITTE_TRACE_FORMAT_TEXT || o->format > VITTE_TRACE_FORMAT_CSV)
+    if ((int)o->format < VITTE_TRACE_FORMAT_TEXT || o->format > VITTE_TRACE_FORMAT_PPROF)
         return VITTE_EINVAL;
     if (o->by < VITTE_TRACE_BY_NAME || o->by > VITTE_TRACE_BY_MODULE)
         return VITTE_EINVAL;
@@ -194,6 +195,7 @@ typedef struct dthread {
 
 typedef struct driver {
     const vitte_trace_export_options *opt;
+    vitte__xsource_info_value_fn info_value; /* NULL: the sources have no INFO values */
     name_list modules, tags, threads;
     vitte__xmap thread_ok;    /* (stream << 32 | tid) -> 1: passes the thread filter */
     vitte__xmap thread_index; /* (stream << 32 | tid) -> index + 1 in th */
@@ -214,6 +216,7 @@ typedef struct driver {
     uint64_t bad_depth;    /* spans with an impossible depth, left out */
     uint64_t bytes_total;  /* of the input files, for on_progress */
     uint64_t bytes_before; /* of the files already read */
+    uint64_t samples_read; /* before the filters */
 } driver;
 
 static void warn(driver *d, const char *fmt, ...)
@@ -502,6 +505,7 @@ static int export_stream(driver *d, vitte__xsink *sink, const vitte__xsource *sr
         if (t == NULL)
             return VITTE_ENOMEM;
         t->events++;
+        d->samples_read += ev->type == VITTE_EVENT_SAMPLE;
         if (!t->keep)
             continue;
         int64_t ts = (int64_t)ev->ts_ns + shift;
@@ -583,6 +587,10 @@ static void free_files(vitte__xfile *files, size_t n)
     for (size_t i = 0; files != NULL && i < n; i++) {
         vitte__free((void *)files[i].process_name);
         vitte__free((void *)files[i].clock);
+        vitte__free((void *)files[i].sampler);
+        vitte__free((void *)files[i].call_graph);
+        vitte__free((void *)files[i].sampler_note);
+        vitte__free((void *)files[i].exit_status);
     }
     vitte__free(files);
 }
@@ -618,9 +626,46 @@ static void take_info(driver *d, const vitte__xsource *src, vitte__xfile *f)
     f->clock = ck;
 }
 
+/* The sampler's facts of a profile, from the INFO values (the counts are
+ * written again as recording goes on: the latest are kept). */
+static void take_facts(driver *d, const vitte__xsource *src, vitte__xfile *f)
+{
+    static const char *const str_keys[] = {"sampler", "call_graph", "sampler_note", "exit_status"};
+    const char **strs[] = {&f->sampler, &f->call_graph, &f->sampler_note, &f->exit_status};
+    static const char *const num_keys[] = {
+        "sample_freq",          "prof_samples",   "prof_lost",
+        "prof_unwind_failed",   "prof_truncated", "prof_throttled",
+        "prof_unknown_mappings"};
+    uint64_t *nums[] = {&f->sample_freq,          &f->prof_samples,   &f->prof_lost,
+                        &f->prof_unwind_failed,   &f->prof_truncated, &f->prof_throttled,
+                        &f->prof_unknown_mappings};
+    for (size_t i = 0; i < sizeof str_keys / sizeof str_keys[0]; i++) {
+        const char *v = d->info_value != NULL ? d->info_value(src->ctx, str_keys[i]) : NULL;
+        char *copy = vitte__strdup(v != NULL ? v : "");
+        if (copy == NULL) {
+            d->out_err = VITTE_ENOMEM;
+            return;
+        }
+        vitte__free((void *)*strs[i]);
+        *strs[i] = copy;
+    }
+    for (size_t i = 0; i < sizeof num_keys / sizeof num_keys[0]; i++) {
+        const char *v = d->info_value != NULL ? d->info_value(src->ctx, num_keys[i]) : NULL;
+        *nums[i] = v != NULL ? strtoull(v, NULL, 10) : 0;
+    }
+}
+
 int vitte__export_trace_run(const vitte__xsource *src, size_t n,
                             const vitte_trace_export_options *opt_in, vitte__buf *out,
                             vitte_diag *diag)
+{
+    return vitte__export_trace_run_ex(src, n, NULL, opt_in, out, diag);
+}
+
+int vitte__export_trace_run_ex(const vitte__xsource *src, size_t n,
+                               vitte__xsource_info_value_fn info_value,
+                               const vitte_trace_export_options *opt_in, vitte__buf *out,
+                               vitte_diag *diag)
 {
     vitte_trace_export_options opt;
     if (diag != NULL)
@@ -638,6 +683,7 @@ int vitte__export_trace_run(const vitte__xsource *src, size_t n,
     driver d;
     memset(&d, 0, sizeof d);
     d.opt = &opt;
+    d.info_value = info_value;
     vitte__xmap_init(&d.thread_ok);
     vitte__xmap_init(&d.thread_index);
     vitte__xsink *sink = NULL;
@@ -670,6 +716,7 @@ int vitte__export_trace_run(const vitte__xsource *src, size_t n,
         }
         f->opened = 1;
         take_info(&d, &src[i], f);
+        take_facts(&d, &src[i], f);
     }
 
     int64_t origin = 0, min_off = 0, max_off = 0;
@@ -736,6 +783,7 @@ int vitte__export_trace_run(const vitte__xsource *src, size_t n,
         if (src[i].ops->info(src[i].ctx, &done_info) == VITTE_OK)
             d.bytes_before += done_info.bytes_read;
         take_info(&d, &src[i], f);
+        take_facts(&d, &src[i], f);
         keep_threads(&d, &src[i], (uint32_t)i);
         src[i].ops->close(src[i].ctx);
         if (erc != VITTE_OK) {
@@ -770,7 +818,9 @@ int vitte__export_trace_run(const vitte__xsource *src, size_t n,
     const uint64_t *k = d.sum.kept_by_type;
     uint64_t flows = k[VITTE_EVENT_FLOW_BEGIN] + k[VITTE_EVENT_FLOW_STEP] + k[VITTE_EVENT_FLOW_END];
     if (d.sum.events_read != 0 && d.sum.events_kept == flows)
-        warn(&d, "no span, instant, counter or async event passed the filters");
+        warn(&d, d.samples_read != 0
+                     ? "no span, instant, counter, async event or sample passed the filters"
+                     : "no span, instant, counter or async event passed the filters");
     if (d.more_warnings != 0 && d.warnings != NULL) {
         char tmp[64];
         snprintf(tmp, sizeof tmp, "... and %zu more warnings", d.more_warnings);

@@ -42,6 +42,11 @@ typedef struct vitte__xsource {
     const char *path; /* for messages */
 } vitte__xsource;
 
+/* Optional, beside the ops (sources without it pass NULL): the latest value
+ * of an INFO key of the source's file (vitte__trace_reader_info_value()), or
+ * NULL.  The driver asks for the sampler's facts of a profile with it. */
+typedef const char *(*vitte__xsource_info_value_fn)(void *ctx, const char *key);
+
 /* ---- what the sinks see ---------------------------------------------------------- */
 
 /* One kept event.  ev is as read (valid during the call only): sinks use
@@ -72,6 +77,15 @@ typedef struct vitte__xfile {
     uint64_t events;      /* read */
     uint64_t dropped;     /* recorded as dropped by the tracer */
     int complete;         /* the end marker was read */
+    /* The sampler's facts of a profile (INFO keys, docs/formats/vittrace.md),
+     * "" and 0 when the file has none (non-NULL once opened). */
+    const char *sampler;      /* "perf", "signal" */
+    const char *call_graph;   /* "dwarf", "fp" */
+    const char *sampler_note; /* why this sampler, when it was not the one asked */
+    const char *exit_status;  /* "status 0", "signal 11" */
+    uint64_t sample_freq;     /* asked, in samples per second of CPU time */
+    uint64_t prof_samples, prof_lost, prof_unwind_failed, prof_truncated, prof_throttled,
+        prof_unknown_mappings;
 } vitte__xfile;
 
 typedef struct vitte__xthread {
@@ -91,7 +105,7 @@ typedef struct vitte__xsummary {
     uint64_t duration_ns;      /* timeline length: first start to last timestamp */
     uint64_t events_read;      /* from every file */
     uint64_t events_kept;      /* after the filters */
-    uint64_t kept_by_type[9];  /* indexed by vitte_trace_event_type */
+    uint64_t kept_by_type[10]; /* indexed by vitte_trace_event_type */
     uint64_t dropped;          /* by the tracers, all files */
     uint64_t orphans;          /* spans whose parent never arrived */
     const char *const *warnings;
@@ -144,6 +158,8 @@ int vitte__export_json_events_create(vitte__buf *out, const vitte_trace_export_o
                                      vitte__xsink **sink);
 int vitte__export_csv_events_create(vitte__buf *out, const vitte_trace_export_options *opt,
                                     vitte__xsink **sink);
+int vitte__export_pprof_create(vitte__buf *out, const vitte_trace_export_options *opt,
+                               vitte__xsink **sink);
 
 /* ---- the driver --------------------------------------------------------------------- */
 
@@ -156,6 +172,12 @@ int vitte__export_options_copy(const vitte_trace_export_options *in, vitte_trace
 int vitte__export_trace_run(const vitte__xsource *src, size_t n,
                             const vitte_trace_export_options *opt, vitte__buf *out,
                             vitte_diag *diag);
+/** The same, with info_value (NULL: none) asked for each source's INFO
+ * values (the sampler's facts, in vitte__xfile). */
+int vitte__export_trace_run_ex(const vitte__xsource *src, size_t n,
+                               vitte__xsource_info_value_fn info_value,
+                               const vitte_trace_export_options *opt, vitte__buf *out,
+                               vitte_diag *diag);
 
 /* ---- shared helpers (export_trace_util.c) --------------------------------------------- */
 
@@ -227,6 +249,7 @@ typedef struct vitte__xstacks {
     struct vitte__xstack_thread *th;
     size_t n_th, cap_th;
     vitte__xmap done; /* (thread index << 32 | node) -> self ns; thread 0 when merged */
+    vitte__xmap sample_paths; /* samples: (stream << 32 | stack id) -> path node + 1 */
     int per_thread;
     int err;
 } vitte__xstacks;
@@ -235,6 +258,9 @@ void vitte__xstacks_init(vitte__xstacks *st, int per_thread);
 void vitte__xstacks_fini(vitte__xstacks *st);
 int vitte__xstacks_span(vitte__xstacks *st, const vitte__xevent *e);
 void vitte__xstacks_skip(vitte__xstacks *st, uint32_t stream, uint32_t tid, uint32_t depth);
+/** A sample: its frames (root to leaf) become one stack weighted by the
+ * sample's weight (dur_ns). */
+int vitte__xstacks_sample(vitte__xstacks *st, const vitte__xevent *e);
 /** Flush what waits on the threads of stream (parents that never arrived:
  * the paths become roots). */
 void vitte__xstacks_stream_end(vitte__xstacks *st, uint32_t stream);

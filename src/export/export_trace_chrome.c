@@ -11,6 +11,10 @@
  *   flows       "s"/"t"/"f" with "bp":"e", bound to their enclosing span
  *   names       "M" process_name / thread_name, written last (names may
  *               arrive after a thread's first events)
+ *   samples     a flame chart per thread on a track of its own (same pid,
+ *               tid + 2^30, named "NAME (CPU samples)"): each function of
+ *               the stack is a B/E pair that lasts as long as consecutive
+ *               samples keep it on the stack (see "Samples" below)
  *
  * What the consumers need, found with them (tests/consumers/README.md):
  *
@@ -40,6 +44,23 @@
  * start and cat.  DevTools also reads flow events in file order and drops a
  * "t" or "f" that comes before its "s": those wait for their "s".
  *
+ * Samples.  A sample stands for the weight before its timestamp, [ts - w,
+ * ts] (a sampler fires at the end of the period it measured).  Per thread,
+ * the frames a sample shares with the previous one (from the root) stay
+ * open, the others close where it starts and its own open there.  Each
+ * sample is laid out with exactly its weight, so that the time of a
+ * function on the track is the weight of the samples holding it (what the
+ * text summary says): a sample starts where the previous one ended when
+ * they overlap (timer jitter) or when the gap between them is at most its
+ * weight (consecutive samples of a thread that runs most of the time); a
+ * larger gap (the thread slept) closes every frame, and the next sample
+ * starts at ts - w.  So a sample is drawn at most one weight away from
+ * where it was taken.  The frames go on their own track, not the thread's
+ * spans: they interleave with spans and could not nest with them.  A frame
+ * is written when it closes, as a B/E pair placed like a span (closed
+ * frames arrive children first, with their depth), so everything above
+ * about spans holds for them.
+ *
  * Events are written straight into the output buffer after a
  * vitte__json_raw() of their leading newline, which keeps the JSON writer's
  * comma bookkeeping while costing no copy. */
@@ -54,6 +75,17 @@
 
 /* Flows held per thread at most; beyond, the oldest is written unbound. */
 #define MAX_HELD_FLOWS 4096
+
+/* The track of a thread's samples: tid + this (Linux tids are below 2^22). */
+#define SAMPLE_TID_OFFSET 0x40000000u
+/* Frames of a sample beyond this (from the root) are left out. */
+#define MAX_SAMPLE_DEPTH 65536u
+
+/* A frame open on a samples track. */
+typedef struct sframe {
+    uint64_t id; /* name id << 32 | module id */
+    int64_t start;
+} sframe;
 
 typedef struct held_flow {
     int64_t ts;
@@ -79,6 +111,15 @@ typedef struct cthread {
     /* ,"pid":P,"tid":T once formatted: every event of the thread has it. */
     char ids[48];
     size_t ids_len;
+    /* A samples track: the thread's tid, its open frames (root first) and
+     * where its last sample ended. */
+    int is_samples;
+    uint32_t real_tid;
+    unsigned kinds; /* 1 << vitte_sample_kind */
+    sframe *open;
+    size_t n_open, cap_open;
+    int64_t cur_end;
+    int has_end;
 } cthread;
 
 /* A "t" or "f" whose "s" was not written yet. */
@@ -103,12 +144,22 @@ typedef struct chrome_sink {
     vitte__buf head;    /* "name":"...","cat":"..." of the span being placed */
     vitte__buf args;    /* its ,"args":{...} */
     uint64_t unbound;   /* flows written without an enclosing span */
+    /* samples */
+    vitte__xnames names; /* frame names and modules */
+    vitte__buf fname;    /* a frame's name, built */
+    uint64_t *stack;     /* a sample's frame ids, root first */
+    size_t cap_stack;
+    uint64_t samples, sample_weight;
     int err;
+    /* (stream << 32 | stack id) -> offset + 1 in id_pool: n, then the n
+     * frame ids root first, made on the stack's first sample */
+    vitte__xmap stack_cache;
+    uint64_t *id_pool;
+    size_t n_id_pool, cap_id_pool;
 } chrome_sink;
 
-static cthread *get_thread(chrome_sink *c, const vitte__xevent *e)
+static cthread *get_track(chrome_sink *c, uint32_t stream, uint32_t pid, uint32_t tid)
 {
-    uint32_t stream = e->stream, tid = e->ev->tid;
     uint64_t key = (uint64_t)stream << 32 | tid;
     if (c->last != 0 && c->last_key == key)
         return &c->th[c->last - 1];
@@ -128,9 +179,9 @@ static cthread *get_thread(chrome_sink *c, const vitte__xevent *e)
         cthread *t = &c->th[c->n_th];
         memset(t, 0, sizeof *t);
         t->stream = stream;
-        t->pid = e->pid;
+        t->pid = pid;
         t->tid = tid;
-        t->ids_len = (size_t)snprintf(t->ids, sizeof t->ids, ",\"pid\":%u,\"tid\":%u", e->pid, tid);
+        t->ids_len = (size_t)snprintf(t->ids, sizeof t->ids, ",\"pid\":%u,\"tid\":%u", pid, tid);
         *v = ++c->n_th;
     }
     if (*v == 0)
@@ -138,6 +189,11 @@ static cthread *get_thread(chrome_sink *c, const vitte__xevent *e)
     c->last_key = key;
     c->last = (size_t)*v;
     return &c->th[*v - 1];
+}
+
+static cthread *get_thread(chrome_sink *c, const vitte__xevent *e)
+{
+    return get_track(c, e->stream, e->pid, e->ev->tid);
 }
 
 /* {"ph":"X","name":...,"cat":...,"ts":...,"pid":...,"tid":... (left open) */
@@ -408,6 +464,186 @@ static int hold_flow(chrome_sink *c, cthread *t, const vitte__xevent *e)
     return VITTE_OK;
 }
 
+/* ---- samples ------------------------------------------------------------------------------ */
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? slash + 1 : path;
+}
+
+/* Close the frames of a samples track from depth `from` up, at `at`:
+ * deepest first, as spans arrive. */
+static int close_frames(chrome_sink *c, cthread *t, size_t from, int64_t at, int spread)
+{
+    size_t deepest = t->n_open;
+    while (t->n_open > from) {
+        const sframe *f = &t->open[t->n_open - 1];
+        /* Closing everything before a gap or at the end (spread): each frame ends 1 ns after
+         * the frame it holds.  When a whole stack ended at one instant and
+         * its two innermost frames had the same bounds (an inlined function
+         * and its caller), DevTools' trace engine nested them wrongly and
+         * dropped both; parents a few ns longer remove the tie. */
+        int64_t end = spread ? at + (int64_t)(deepest - t->n_open) : at;
+        vitte_trace_event fe;
+        memset(&fe, 0, sizeof fe);
+        fe.type = VITTE_EVENT_SPAN;
+        fe.tid = t->tid;
+        fe.depth = (uint32_t)(t->n_open - 1);
+        fe.dur_ns = (uint64_t)(end - f->start);
+        fe.name = c->names.str[f->id >> 32];
+        fe.module = c->names.str[(uint32_t)f->id];
+        fe.tags = fe.file = "";
+        vitte__xevent x = {&fe, t->stream, t->pid, f->start, 0};
+        t->n_open--;
+        int rc = place_span(c, t, &x);
+        if (rc != VITTE_OK)
+            return rc;
+    }
+    if (spread && deepest > 0 && at + (int64_t)deepest - 1 > t->cur_end)
+        t->cur_end = at + (int64_t)deepest - 1; /* the next frames start after the last end */
+    return VITTE_OK;
+}
+
+static int64_t intern_name(chrome_sink *c, const char *s, size_t n)
+{
+    int64_t id = vitte__xnames_intern(&c->names, s, n);
+    return id >= 0 && id < (int64_t)UINT32_MAX ? id : -1;
+}
+
+/* The id of a frame: its name (" (inline)" added for an inlined
+ * function, as in the text summary) and its module. */
+static int frame_id(chrome_sink *c, const char *function, int inlined, const char *module,
+                    uint64_t *id)
+{
+    vitte__buf *nb = &c->fname;
+    vitte__buf_clear(nb);
+    vitte__buf_puts(nb, function);
+    if (inlined)
+        vitte__buf_puts(nb, " (inline)");
+    if (nb->err != 0)
+        return VITTE_ENOMEM;
+    int64_t n = intern_name(c, nb->data != NULL ? nb->data : "", nb->len);
+    int64_t m = intern_name(c, module, strlen(module));
+    if (n < 0 || m < 0)
+        return VITTE_ENOMEM;
+    *id = (uint64_t)n << 32 | (uint64_t)m;
+    return VITTE_OK;
+}
+
+static int chrome_sample(chrome_sink *c, const vitte__xevent *e)
+{
+    const vitte_trace_event *ev = e->ev;
+    int64_t w =
+        (int64_t)(ev->dur_ns > (uint64_t)INT64_MAX / 4 ? (uint64_t)INT64_MAX / 4 : ev->dur_ns);
+    c->samples++;
+    c->sample_weight += ev->dur_ns;
+    if (w == 0)
+        return VITTE_OK; /* no time to draw */
+    cthread *t = get_track(c, e->stream, e->pid, ev->tid + SAMPLE_TID_OFFSET);
+    if (t == NULL)
+        return VITTE_ENOMEM;
+    t->is_samples = 1;
+    t->real_tid = ev->tid;
+    t->kinds |= 1u << (ev->sample_kind & 7);
+
+    /* Where it goes (see the top of the file). */
+    int64_t start = e->ts - w;
+    int rc;
+    if (t->n_open != 0 && start - t->cur_end > w) {
+        rc = close_frames(c, t, 0, t->cur_end, 1);
+        if (rc != VITTE_OK)
+            return rc;
+    } else if (t->n_open != 0) {
+        start = t->cur_end;
+    }
+    if (t->has_end && start < t->cur_end)
+        start = t->cur_end;
+    if (start < 0)
+        start = 0;
+
+    /* Its frames, root first. */
+    size_t n = ev->n_frames;
+    if (ev->frames == NULL)
+        n = 0;
+    if (n > MAX_SAMPLE_DEPTH)
+        n = MAX_SAMPLE_DEPTH;
+    size_t need = n != 0 ? n : 1;
+    if (need > c->cap_stack) {
+        size_t cap = c->cap_stack != 0 ? c->cap_stack : 64;
+        while (cap < need)
+            cap *= 2;
+        uint64_t *st = vitte__realloc(c->stack, cap * sizeof *st);
+        if (st == NULL)
+            return VITTE_ENOMEM;
+        c->stack = st;
+        c->cap_stack = cap;
+    }
+    uint64_t ckey = (uint64_t)e->stream << 32 | ev->id;
+    int cacheable = n != 0 && n == ev->n_frames && ev->id != 0 && ev->id < UINT32_MAX;
+    const uint64_t *hit = cacheable ? vitte__xmap_find(&c->stack_cache, ckey) : NULL;
+    if (hit != NULL) {
+        memcpy(c->stack, &c->id_pool[*hit], n * sizeof *c->stack);
+    } else if (n == 0) {
+        /* No stack: one frame of the leaf's name. */
+        rc =
+            frame_id(c, ev->name[0] != '\0' ? ev->name : "(no stack)", 0, ev->module, &c->stack[0]);
+        if (rc != VITTE_OK)
+            return rc;
+        n = 1;
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            const vitte_trace_frame *fr = &ev->frames[ev->n_frames - 1 - k];
+            const char *module = fr->mapping != NULL ? base_name(fr->mapping->path) : "";
+            rc = frame_id(c, fr->function != NULL ? fr->function : "?", fr->inlined, module,
+                          &c->stack[k]);
+            if (rc != VITTE_OK)
+                return rc;
+        }
+        if (cacheable) {
+            if (c->n_id_pool + n + 1 > c->cap_id_pool) {
+                size_t cap = c->cap_id_pool != 0 ? c->cap_id_pool : 4096;
+                while (cap < c->n_id_pool + n + 1)
+                    cap *= 2;
+                uint64_t *p = vitte__realloc(c->id_pool, cap * sizeof *p);
+                if (p == NULL)
+                    return VITTE_ENOMEM;
+                c->id_pool = p;
+                c->cap_id_pool = cap;
+            }
+            uint64_t *slot = vitte__xmap_upsert(&c->stack_cache, ckey, NULL);
+            if (slot == NULL)
+                return VITTE_ENOMEM;
+            c->id_pool[c->n_id_pool] = n;
+            memcpy(&c->id_pool[c->n_id_pool + 1], c->stack, n * sizeof *c->stack);
+            *slot = c->n_id_pool + 1; /* the ids start after the count */
+            c->n_id_pool += n + 1;
+        }
+    }
+    size_t common = 0;
+    while (common < t->n_open && common < n && t->open[common].id == c->stack[common])
+        common++;
+    rc = close_frames(c, t, common, start, 0);
+    if (rc != VITTE_OK)
+        return rc;
+    if (n > t->cap_open) {
+        size_t cap = t->cap_open != 0 ? t->cap_open : 16;
+        while (cap < n)
+            cap *= 2;
+        sframe *o = vitte__realloc(t->open, cap * sizeof *o);
+        if (o == NULL)
+            return VITTE_ENOMEM;
+        t->open = o;
+        t->cap_open = cap;
+    }
+    for (size_t k = common; k < n; k++)
+        t->open[k] = (sframe){c->stack[k], start};
+    t->n_open = n;
+    t->cur_end = start + w;
+    t->has_end = 1;
+    return VITTE_OK;
+}
+
 /* ---- the sink ------------------------------------------------------------------------------ */
 
 static int chrome_event(vitte__xsink *s, const vitte__xevent *e)
@@ -416,6 +652,8 @@ static int chrome_event(vitte__xsink *s, const vitte__xevent *e)
     const vitte_trace_event *ev = e->ev;
     if (c->err != 0)
         return c->err;
+    if (ev->type == VITTE_EVENT_SAMPLE)
+        return chrome_sample(c, e);
     cthread *t = get_thread(c, e);
     if (t == NULL)
         return VITTE_ENOMEM;
@@ -502,17 +740,13 @@ static void chrome_stream_end(vitte__xsink *s, uint32_t stream)
         cthread *t = &c->th[i];
         if (t->stream != stream)
             continue;
+        if (t->is_samples && c->err == 0)
+            c->err = close_frames(c, t, 0, t->cur_end, 1);
         flush_levels(c, t, 0);
         for (size_t k = 0; k < t->n && c->err == 0; k++)
             c->err = put_unbound(c, t, &t->flows[k]);
         t->n = 0;
     }
-}
-
-static const char *base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash != NULL ? slash + 1 : path;
 }
 
 static void put_meta(chrome_sink *c, const char *what, uint32_t pid, uint32_t tid, const char *name)
@@ -553,6 +787,27 @@ static int chrome_finish(vitte__xsink *s, const vitte__xsummary *sum)
         if (t->name[0] != '\0')
             put_meta(c, "thread_name", t->pid, t->tid, t->name);
     }
+    for (size_t i = 0; i < c->n_th; i++) {
+        const cthread *t = &c->th[i];
+        if (!t->is_samples)
+            continue;
+        const char *name = "";
+        for (size_t k = 0; k < sum->n_threads && name[0] == '\0'; k++)
+            if (sum->threads[k].stream == t->stream && sum->threads[k].tid == t->real_tid)
+                name = sum->threads[k].name;
+        const char *kind = t->kinds == 1u << VITTE_SAMPLE_WALL  ? "wall samples"
+                           : t->kinds == 1u << VITTE_SAMPLE_CPU ? "CPU samples"
+                                                                : "samples";
+        vitte__buf_clear(&c->fname);
+        if (name[0] != '\0')
+            vitte__buf_printf(&c->fname, "%s (%s)", name, kind);
+        else
+            vitte__buf_printf(&c->fname, "tid %u (%s)", t->real_tid, kind);
+        vitte__buf_putc(&c->fname, '\0');
+        if (c->fname.err != 0)
+            return VITTE_ENOMEM;
+        put_meta(c, "thread_name", t->pid, t->tid, c->fname.data);
+    }
     vitte__json_end_array(w);
     vitte__json_kv_string(w, "displayTimeUnit", "ns");
     vitte__json_key(w, "otherData");
@@ -567,6 +822,11 @@ static int chrome_finish(vitte__xsink *s, const vitte__xsummary *sum)
     vitte__json_kv_uint(w, "events_exported", sum->events_kept);
     vitte__json_kv_uint(w, "dropped", sum->dropped);
     vitte__json_kv_uint(w, "unbound_flows", c->unbound);
+    if (c->samples != 0) {
+        vitte__json_kv_uint(w, "samples", c->samples);
+        vitte__json_kv_uint(w, "sample_weight_ns", c->sample_weight);
+        vitte__json_kv_uint(w, "sample_tid_offset", SAMPLE_TID_OFFSET);
+    }
     vitte__json_key(w, "files");
     vitte__json_begin_array(w);
     for (size_t i = 0; i < sum->n_files; i++) {
@@ -583,6 +843,25 @@ static int chrome_finish(vitte__xsink *s, const vitte__xsummary *sum)
             vitte__json_kv_uint(w, "events", f->events);
             vitte__json_kv_uint(w, "dropped", f->dropped);
             vitte__json_kv_bool(w, "complete", f->complete);
+            if (f->sampler != NULL && f->sampler[0] != '\0') {
+                /* The sampler's facts, as recorded (INFO keys). */
+                vitte__json_key(w, "sampler");
+                vitte__json_begin_object(w);
+                vitte__json_kv_string(w, "sampler", f->sampler);
+                vitte__json_kv_string(w, "call_graph", f->call_graph);
+                vitte__json_kv_uint(w, "sample_freq", f->sample_freq);
+                vitte__json_kv_uint(w, "samples", f->prof_samples);
+                vitte__json_kv_uint(w, "lost", f->prof_lost);
+                vitte__json_kv_uint(w, "unwind_failed", f->prof_unwind_failed);
+                vitte__json_kv_uint(w, "truncated", f->prof_truncated);
+                vitte__json_kv_uint(w, "throttled", f->prof_throttled);
+                vitte__json_kv_uint(w, "unknown_mappings", f->prof_unknown_mappings);
+                if (f->sampler_note[0] != '\0')
+                    vitte__json_kv_string(w, "note", f->sampler_note);
+                if (f->exit_status[0] != '\0')
+                    vitte__json_kv_string(w, "exit_status", f->exit_status);
+                vitte__json_end_object(w);
+            }
         }
         vitte__json_end_object(w);
     }
@@ -607,6 +886,7 @@ static void chrome_destroy(vitte__xsink *s)
             vitte__buf_free(&t->lv[k].held);
         vitte__free(t->lv);
         vitte__free(t->flows);
+        vitte__free(t->open);
     }
     for (size_t i = 0; i < c->n_early; i++)
         vitte__free(c->early[i].text);
@@ -617,6 +897,11 @@ static void chrome_destroy(vitte__xsink *s)
     vitte__buf_free(&c->scratch);
     vitte__buf_free(&c->head);
     vitte__buf_free(&c->args);
+    vitte__buf_free(&c->fname);
+    vitte__free(c->stack);
+    vitte__xnames_fini(&c->names);
+    vitte__xmap_fini(&c->stack_cache);
+    vitte__free(c->id_pool);
     vitte__free(c);
 }
 
@@ -635,6 +920,9 @@ int vitte__export_chrome_create(vitte__buf *out, const vitte_trace_export_option
     vitte__buf_init(&c->scratch);
     vitte__buf_init(&c->head);
     vitte__buf_init(&c->args);
+    vitte__buf_init(&c->fname);
+    vitte__xnames_init(&c->names);
+    vitte__xmap_init(&c->stack_cache);
     vitte__json_init(&c->w, out, 0);
     vitte__json_begin_object(&c->w);
     vitte__json_key(&c->w, "traceEvents");

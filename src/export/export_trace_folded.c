@@ -32,6 +32,7 @@ void vitte__xstacks_init(vitte__xstacks *st, int per_thread)
     vitte__xmap_init(&st->node_index);
     vitte__xmap_init(&st->threads);
     vitte__xmap_init(&st->done);
+    vitte__xmap_init(&st->sample_paths);
     st->per_thread = per_thread;
 }
 
@@ -55,6 +56,7 @@ void vitte__xstacks_fini(vitte__xstacks *st)
     vitte__xmap_fini(&st->node_index);
     vitte__xmap_fini(&st->threads);
     vitte__xmap_fini(&st->done);
+    vitte__xmap_fini(&st->sample_paths);
     vitte__xnames_fini(&st->names);
     memset(st, 0, sizeof *st);
 }
@@ -183,6 +185,61 @@ int vitte__xstacks_span(vitte__xstacks *st, const vitte__xevent *e)
     return st->err;
 }
 
+int vitte__xstacks_sample(vitte__xstacks *st, const vitte__xevent *e)
+{
+    const vitte_trace_event *ev = e->ev;
+    uint32_t ti;
+    if (get_thread(st, e->stream, ev->tid, &ti) == NULL)
+        return st->err;
+    /* One path per stack of a file: made once, found again by the stack id. */
+    uint64_t *cached = NULL;
+    if (ev->id != 0 && ev->id < UINT32_MAX) {
+        int created;
+        cached =
+            vitte__xmap_upsert(&st->sample_paths, (uint64_t)e->stream << 32 | ev->id, &created);
+        if (cached == NULL) {
+            st->err = VITTE_ENOMEM;
+            return st->err;
+        }
+        if (*cached != 0) {
+            uint64_t hi = st->per_thread ? (uint64_t)ti << 32 : 0;
+            add(st, &st->done, hi | (*cached - 1), ev->dur_ns);
+            return st->err;
+        }
+    }
+    /* frames[0] is the leaf: build the path from the leaf up, so the last
+     * node made is the whole stack from its root. */
+    uint32_t node = VITTE__XSTACK_NIL;
+    for (size_t i = 0; i < ev->n_frames; i++) {
+        const char *fn = ev->frames[i].function;
+        int64_t name = vitte__xnames_intern(&st->names, fn, strlen(fn));
+        if (name < 0 || name >= (int64_t)UINT32_MAX) {
+            st->err = VITTE_ENOMEM;
+            return st->err;
+        }
+        node = node_of(st, (uint32_t)name, node);
+        if (node == VITTE__XSTACK_NIL)
+            return st->err;
+    }
+    if (node == VITTE__XSTACK_NIL) { /* no frame at all */
+        int64_t name = vitte__xnames_intern(&st->names, "[unknown]", 9);
+        if (name < 0) {
+            st->err = VITTE_ENOMEM;
+            return st->err;
+        }
+        node = node_of(st, (uint32_t)name, VITTE__XSTACK_NIL);
+    }
+    if (cached != NULL && node != VITTE__XSTACK_NIL) {
+        /* the map may have grown since: look the slot up again */
+        uint64_t *slot = vitte__xmap_find(&st->sample_paths, (uint64_t)e->stream << 32 | ev->id);
+        if (slot != NULL)
+            *slot = (uint64_t)node + 1;
+    }
+    uint64_t hi = st->per_thread ? (uint64_t)ti << 32 : 0;
+    add(st, &st->done, hi | node, ev->dur_ns);
+    return st->err;
+}
+
 void vitte__xstacks_skip(vitte__xstacks *st, uint32_t stream, uint32_t tid, uint32_t depth)
 {
     uint32_t ti;
@@ -254,6 +311,8 @@ static void put_frame(vitte__buf *b, const char *s, size_t n)
 static int folded_event(vitte__xsink *s, const vitte__xevent *e)
 {
     folded_sink *f = (folded_sink *)s;
+    if (e->ev->type == VITTE_EVENT_SAMPLE)
+        return vitte__xstacks_sample(&f->st, e);
     if (e->ev->type != VITTE_EVENT_SPAN)
         return 0;
     return vitte__xstacks_span(&f->st, e);

@@ -5,9 +5,11 @@
 #include "export/export_trace.h"
 
 #include "common/alloc.h"
+#include "format/vittrace_read.h"
 
 typedef struct reader_source {
     const char *path;
+    const char *symbol_dirs; /* NULL: none */
     vitte_trace_reader *r;
 } reader_source;
 
@@ -18,7 +20,10 @@ static int rs_open(void *ctx, vitte_diag *diag)
         vitte_trace_reader_close(s->r);
         s->r = NULL;
     }
-    return vitte_trace_reader_open(s->path, 0, &s->r, diag);
+    int rc = vitte_trace_reader_open(s->path, 0, &s->r, diag);
+    if (rc == VITTE_OK && s->symbol_dirs != NULL)
+        rc = vitte_trace_reader_set_symbol_dirs(s->r, s->symbol_dirs);
+    return rc;
 }
 
 static int rs_next(void *ctx, const vitte_trace_event **ev, vitte_diag *diag)
@@ -44,6 +49,12 @@ static void rs_close(void *ctx)
     reader_source *s = ctx;
     vitte_trace_reader_close(s->r);
     s->r = NULL;
+}
+
+static const char *rs_info_value(void *ctx, const char *key)
+{
+    reader_source *s = ctx;
+    return vitte__trace_reader_info_value(s->r, key);
 }
 
 static const vitte__xsource_ops reader_ops = {rs_open, rs_next, rs_info, rs_threads, rs_close};
@@ -82,12 +93,15 @@ int vitte_trace_export(const char *const *paths, size_t n_paths,
     }
     for (size_t i = 0; i < n_paths; i++) {
         rs[i].path = paths[i];
+        if (opt != NULL && opt->struct_size >= offsetof(vitte_trace_export_options, symbol_dirs) +
+                                                   sizeof opt->symbol_dirs)
+            rs[i].symbol_dirs = opt->symbol_dirs;
         src[i] = (vitte__xsource){&reader_ops, &rs[i], paths[i]};
     }
 
     vitte__buf b;
     vitte__buf_init_file(&b, out);
-    int rc = vitte__export_trace_run(src, n_paths, opt, &b, diag);
+    int rc = vitte__export_trace_run_ex(src, n_paths, rs_info_value, opt, &b, diag);
     int frc = vitte__buf_flush(&b);
     vitte__buf_free(&b);
     for (size_t i = 0; i < n_paths; i++)

@@ -438,6 +438,8 @@ static const char svg_script[] =
 static int svg_event(vitte__xsink *s, const vitte__xevent *e)
 {
     svg_sink *g = (svg_sink *)s;
+    if (e->ev->type == VITTE_EVENT_SAMPLE)
+        return vitte__xstacks_sample(&g->st, e);
     if (e->ev->type != VITTE_EVENT_SPAN)
         return 0;
     return vitte__xstacks_span(&g->st, e);

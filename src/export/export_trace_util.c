@@ -346,6 +346,9 @@ int vitte__export_sink_create(const vitte_trace_export_options *opt, vitte__buf 
     case VITTE_TRACE_FORMAT_CSV:
         create = vitte__export_csv_events_create;
         break;
+    case VITTE_TRACE_FORMAT_PPROF:
+        create = vitte__export_pprof_create;
+        break;
     }
     if (create == NULL)
         return VITTE_EINVAL;

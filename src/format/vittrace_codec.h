@@ -10,7 +10,7 @@
 #define VITTE__VT_MAGIC        "VITTRACE"
 #define VITTE__VT_CHUNK_MAGIC  "VCHK"
 #define VITTE__VT_MAJOR        1
-#define VITTE__VT_MINOR        0
+#define VITTE__VT_MINOR        1
 #define VITTE__VT_HEADER_SIZE  64
 #define VITTE__VT_CHUNK_HEADER 24
 #define VITTE__VT_MAX_PAYLOAD  (64u << 20)
@@ -23,7 +23,14 @@ enum {
     VITTE__CH_THREAD = 4,
     VITTE__CH_EVENTS = 5,
     VITTE__CH_STATS = 6,
-    VITTE__CH_END = 7
+    VITTE__CH_END = 7,
+    /* 1.1: sampled call stacks */
+    VITTE__CH_MAPPINGS = 8,
+    VITTE__CH_LOCATIONS = 9,
+    VITTE__CH_STACKS = 10,
+    VITTE__CH_SAMPLES = 11,
+    VITTE__CH_SYMBOLS = 12,
+    VITTE__CH_LAST = 12
 };
 
 enum { VITTE__COMP_NONE = 0, VITTE__COMP_ZSTD = 1 };

@@ -29,6 +29,7 @@
 
 #include "common/alloc.h"
 #include "format/vittrace_codec.h"
+#include "prof/symbolize.h"
 
 #define MAX_STRING     (64u << 10) /* spec: strings <= 64 KiB */
 #define MAX_DEPTH      (1u << 16)  /* spec: depth < 2^16 */
@@ -134,10 +135,28 @@ struct rec {
     size_t slen;
 };
 
-static const char *const info_keys[] = {"vitte_version", "clock",   "host",
-                                        "process",       "cmdline", "flush_interval_ns"};
+static const char *const info_keys[] = {
+    "vitte_version", "clock", "host", "process", "cmdline", "flush_interval_ns",
+    /* 1.1: samplers */
+    "sampler", "call_graph", "sample_freq", "prof_samples", "prof_lost", "prof_unwind_failed",
+    "prof_truncated", "prof_throttled", "prof_unknown_mappings", "sampler_note", "exit_status"};
 #define N_INFO_KEYS (sizeof info_keys / sizeof info_keys[0])
 enum { KV_CLOCK = 1, KV_PROCESS = 3 }; /* their slots in info_keys */
+
+/* 1.1 sample model: locations (an address in a mapping, with its symbols
+ * once known) and a prefix tree of stacks (leaf node -> parent). */
+struct rloc {
+    const vitte_trace_mapping *mapping; /* NULL: in no known mapping */
+    uint64_t address;
+    const vitte_trace_frame *sym; /* symbol frames (innermost first), or NULL */
+    uint32_t n_sym;
+    uint8_t tried;           /* lazy symbolization was attempted */
+    const char *placeholder; /* "module+0x..." (made on first use) */
+};
+
+struct rstack {
+    uint32_t parent, loc;
+};
 
 struct vitte_trace_reader {
     int fd; /* -1 when reading memory */
@@ -181,6 +200,16 @@ struct vitte_trace_reader {
     size_t cap_out_args;
 
     uint64_t damaged, skipped;
+    /* samples */
+    struct idtab mappings, locs, stacks;
+    vitte_trace_frame *frames;
+    size_t cap_frames;
+    uint64_t sym_prescan_end; /* SYMBOLS chunks before this offset are loaded already */
+    int have_symbols;         /* a SYMBOLS chunk was found */
+    vitte__symbolizer *sym;   /* lazy symbolization (no SYMBOLS, or dirs given) */
+    char **sym_dirs;
+    size_t n_sym_dirs;
+    int sym_failed;
     int have_end;
     uint64_t end_events, end_dropped;
     char err[192];
@@ -881,6 +910,9 @@ static int fill_segment(struct vitte_trace_reader *r)
         e->value = 0;
         e->n_args = 0;
         e->args = NULL;
+        e->sample_kind = VITTE_SAMPLE_CPU;
+        e->n_frames = 0;
+        e->frames = NULL;
         if (type == VITTE__EV_SPAN) {
             if (x.dur > ts)
                 return bad(r, "record %llu: span of %llu ns ends at %llu, before time 0",
@@ -1100,6 +1132,418 @@ static int parse_end(struct vitte_trace_reader *r, const unsigned char *p, const
     return VITTE_OK;
 }
 
+/* ---- 1.1: samples -------------------------------------------------------------------------- */
+
+static int parse_mappings(struct vitte_trace_reader *r, const unsigned char *p,
+                          const unsigned char *end)
+{
+    uint64_t count;
+    if (rd_v(r, &p, end, &count, "mapping count"))
+        return VITTE_EFORMAT;
+    if (count > (uint64_t)(end - p) / 7)
+        return bad(r, "%llu mappings announced in %llu bytes", (unsigned long long)count,
+                   (unsigned long long)(end - p));
+    for (uint64_t n = 0; n < count; n++) {
+        uint64_t id, pid, start, limit, pgoff, bid_len;
+        const unsigned char *path, *bid;
+        size_t path_len;
+        if (rd_v(r, &p, end, &id, "mapping id") || rd_v(r, &p, end, &pid, "mapping pid") ||
+            rd_v(r, &p, end, &start, "mapping start") ||
+            rd_v(r, &p, end, &limit, "mapping limit") ||
+            rd_v(r, &p, end, &pgoff, "mapping offset") ||
+            rd_str(r, &p, end, &path, &path_len, "mapping path") ||
+            rd_v(r, &p, end, &bid_len, "build id length"))
+            return VITTE_EFORMAT;
+        if (bid_len > 64 || bid_len > (uint64_t)(end - p))
+            return bad(r, "build id of %llu bytes", (unsigned long long)bid_len);
+        bid = p;
+        p += bid_len;
+        if (id == 0 || idtab_get(&r->mappings, id) != NULL)
+            return bad(r, "mapping id %llu invalid or defined twice", (unsigned long long)id);
+        vitte_trace_mapping *m = arena_alloc(r, sizeof *m, _Alignof(vitte_trace_mapping));
+        char *hex = arena_alloc(r, 2 * bid_len + 1, 1);
+        if (m == NULL || hex == NULL || (m->path = arena_str(r, path, path_len)) == NULL)
+            return VITTE_ENOMEM;
+        for (uint64_t i = 0; i < bid_len; i++) {
+            static const char digits[] = "0123456789abcdef";
+            hex[2 * i] = digits[bid[i] >> 4];
+            hex[2 * i + 1] = digits[bid[i] & 15];
+        }
+        hex[2 * bid_len] = '\0';
+        m->build_id = hex;
+        m->start = start;
+        m->limit = limit;
+        m->file_offset = pgoff;
+        if (idtab_put(&r->mappings, id, m) != VITTE_OK)
+            return VITTE_ENOMEM;
+    }
+    if (p != end)
+        return bad(r, "%llu bytes left after %llu mappings", (unsigned long long)(end - p),
+                   (unsigned long long)count);
+    return VITTE_OK;
+}
+
+/* The location of id, created empty when SYMBOLS come before LOCATIONS. */
+static struct rloc *loc_get(struct vitte_trace_reader *r, uint64_t id)
+{
+    struct rloc *l = idtab_get(&r->locs, id);
+    if (l != NULL)
+        return l;
+    l = arena_alloc(r, sizeof *l, _Alignof(struct rloc));
+    if (l == NULL)
+        return NULL;
+    memset(l, 0, sizeof *l);
+    return idtab_put(&r->locs, id, l) == VITTE_OK ? l : NULL;
+}
+
+static int parse_locations(struct vitte_trace_reader *r, const unsigned char *p,
+                           const unsigned char *end)
+{
+    uint64_t count;
+    if (rd_v(r, &p, end, &count, "location count"))
+        return VITTE_EFORMAT;
+    if (count > (uint64_t)(end - p) / 3)
+        return bad(r, "%llu locations announced in %llu bytes", (unsigned long long)count,
+                   (unsigned long long)(end - p));
+    for (uint64_t n = 0; n < count; n++) {
+        uint64_t id, map, addr;
+        if (rd_v(r, &p, end, &id, "location id") || rd_v(r, &p, end, &map, "location mapping") ||
+            rd_v(r, &p, end, &addr, "location address"))
+            return VITTE_EFORMAT;
+        if (id == 0)
+            return bad(r, "location id 0");
+        struct rloc *l = loc_get(r, id);
+        if (l == NULL)
+            return VITTE_ENOMEM;
+        l->address = addr;
+        l->mapping = map != 0 ? idtab_get(&r->mappings, map) : NULL;
+        if (map != 0 && l->mapping == NULL)
+            r->damaged++;
+    }
+    if (p != end)
+        return bad(r, "%llu bytes left after %llu locations", (unsigned long long)(end - p),
+                   (unsigned long long)count);
+    return VITTE_OK;
+}
+
+static int parse_stacks(struct vitte_trace_reader *r, const unsigned char *p,
+                        const unsigned char *end)
+{
+    uint64_t count;
+    if (rd_v(r, &p, end, &count, "stack count"))
+        return VITTE_EFORMAT;
+    if (count > (uint64_t)(end - p) / 3)
+        return bad(r, "%llu stacks announced in %llu bytes", (unsigned long long)count,
+                   (unsigned long long)(end - p));
+    for (uint64_t n = 0; n < count; n++) {
+        uint64_t id;
+        uint32_t parent, loc;
+        if (rd_v(r, &p, end, &id, "stack id") || rd_u32v(r, &p, end, &parent, "stack parent") ||
+            rd_u32v(r, &p, end, &loc, "stack location"))
+            return VITTE_EFORMAT;
+        /* Parents come first, so a chain always ends at 0 (no cycles). */
+        if (id == 0 || parent >= id || idtab_get(&r->stacks, id) != NULL)
+            return bad(r, "stack %llu: bad id or parent %u", (unsigned long long)id, parent);
+        struct rstack *s = arena_alloc(r, sizeof *s, _Alignof(struct rstack));
+        if (s == NULL)
+            return VITTE_ENOMEM;
+        s->parent = parent;
+        s->loc = loc;
+        if (idtab_put(&r->stacks, id, s) != VITTE_OK)
+            return VITTE_ENOMEM;
+    }
+    if (p != end)
+        return bad(r, "%llu bytes left after %llu stacks", (unsigned long long)(end - p),
+                   (unsigned long long)count);
+    return VITTE_OK;
+}
+
+static int parse_symbols(struct vitte_trace_reader *r, const unsigned char *p,
+                         const unsigned char *end)
+{
+    uint64_t n_str, count;
+    if (rd_v(r, &p, end, &n_str, "symbol string count"))
+        return VITTE_EFORMAT;
+    if (n_str > (uint64_t)(end - p))
+        return bad(r, "%llu symbol strings announced in %llu bytes", (unsigned long long)n_str,
+                   (unsigned long long)(end - p));
+    const char **str = vitte__malloc((size_t)(n_str + 1) * sizeof *str);
+    if (str == NULL)
+        return VITTE_ENOMEM;
+    int rc = VITTE_OK;
+    str[0] = "";
+    for (uint64_t i = 1; i <= n_str; i++) {
+        const unsigned char *s;
+        size_t len;
+        if (rd_str(r, &p, end, &s, &len, "symbol string")) {
+            rc = VITTE_EFORMAT;
+            goto out;
+        }
+        if ((str[i] = arena_str(r, s, len)) == NULL) {
+            rc = VITTE_ENOMEM;
+            goto out;
+        }
+    }
+    if (rd_v(r, &p, end, &count, "symbol count")) {
+        rc = VITTE_EFORMAT;
+        goto out;
+    }
+    for (uint64_t n = 0; n < count; n++) {
+        uint64_t id, nf;
+        if (rd_v(r, &p, end, &id, "symbol location") || rd_v(r, &p, end, &nf, "frame count")) {
+            rc = VITTE_EFORMAT;
+            goto out;
+        }
+        if (id == 0 || nf == 0 || nf > (uint64_t)(end - p) / 4) {
+            rc = bad(r, "symbols of location %llu: %llu frames", (unsigned long long)id,
+                     (unsigned long long)nf);
+            goto out;
+        }
+        vitte_trace_frame *f = arena_alloc(r, (size_t)nf * sizeof *f, _Alignof(vitte_trace_frame));
+        struct rloc *l = loc_get(r, id);
+        if (f == NULL || l == NULL) {
+            rc = VITTE_ENOMEM;
+            goto out;
+        }
+        for (uint64_t k = 0; k < nf; k++) {
+            uint64_t fn, fl;
+            uint32_t line;
+            if (rd_v(r, &p, end, &fn, "frame function") || rd_v(r, &p, end, &fl, "frame file") ||
+                rd_u32v(r, &p, end, &line, "frame line") || p >= end) {
+                rc = r->err[0] ? VITTE_EFORMAT : bad(r, "frame cut short");
+                goto out;
+            }
+            if (fn > n_str || fl > n_str || fn == 0) {
+                rc = bad(r, "frame string %llu of %llu", (unsigned long long)fn,
+                         (unsigned long long)n_str);
+                goto out;
+            }
+            memset(&f[k], 0, sizeof f[k]);
+            f[k].function = str[fn];
+            f[k].file = str[fl];
+            f[k].line = line;
+            f[k].inlined = *p++ != 0;
+            f[k].symbolized = 1;
+        }
+        l->sym = f;
+        l->n_sym = (uint32_t)nf;
+        l->tried = 1;
+    }
+    if (p != end)
+        rc = bad(r, "%llu bytes left after %llu symbols", (unsigned long long)(end - p),
+                 (unsigned long long)count);
+    r->have_symbols = 1;
+out:
+    vitte__free(str);
+    return rc;
+}
+
+/* A SAMPLES chunk is decoded whole into the segment (the writer keeps them
+ * under 256 KiB raw; the count is checked against the payload). */
+static int parse_samples(struct vitte_trace_reader *r, const unsigned char *p,
+                         const unsigned char *end)
+{
+    uint32_t pid;
+    uint64_t count, ts;
+    if (rd_u32v(r, &p, end, &pid, "sample pid") || rd_v(r, &p, end, &count, "sample count") ||
+        rd_v(r, &p, end, &ts, "sample base time"))
+        return VITTE_EFORMAT;
+    if (count > (uint64_t)(end - p) / 5)
+        return bad(r, "%llu samples announced in %llu bytes", (unsigned long long)count,
+                   (unsigned long long)(end - p));
+    r->seg_n = r->seg_pos = 0;
+    r->n_sargs = r->n_sstr = 0;
+    if (count > r->seg_cap) {
+        struct sev *v = vitte__realloc(r->seg, (size_t)count * sizeof *v);
+        if (v == NULL)
+            return VITTE_ENOMEM;
+        r->seg = v;
+        r->seg_cap = (size_t)count;
+    }
+    for (uint64_t n = 0; n < count; n++) {
+        uint32_t tid;
+        uint64_t zz, stack, weight;
+        if (rd_u32v(r, &p, end, &tid, "sample thread") || p >= end)
+            return r->err[0] ? VITTE_EFORMAT : bad(r, "sample cut short");
+        unsigned kind = *p++;
+        if (rd_v(r, &p, end, &zz, "sample time") || rd_v(r, &p, end, &stack, "sample stack") ||
+            rd_v(r, &p, end, &weight, "sample weight"))
+            return VITTE_EFORMAT;
+        if (kind > VITTE_SAMPLE_WALL)
+            return bad(r, "sample kind %u", kind);
+        ts += (uint64_t)vitte__unzigzag(zz);
+        size_t idx;
+        if (get_thread(r, tid, &idx) != VITTE_OK)
+            return VITTE_ENOMEM;
+        struct sev *se = &r->seg[r->seg_n++];
+        vitte_trace_event *e = &se->ev;
+        memset(e, 0, sizeof *e);
+        se->arg_head = se->arg_tail = NO_ARG;
+        e->type = VITTE_EVENT_SAMPLE;
+        e->pid = pid;
+        e->tid = tid;
+        e->ts_ns = ts;
+        e->dur_ns = weight;
+        e->id = stack; /* resolved into frames when returned */
+        e->sample_kind = (vitte_sample_kind)kind;
+        e->name = e->module = e->tags = e->file = "";
+    }
+    if (p != end)
+        return bad(r, "%llu bytes left after %llu samples", (unsigned long long)(end - p),
+                   (unsigned long long)count);
+    return VITTE_OK;
+}
+
+static int sym_dirs_set(struct vitte_trace_reader *r, const char *dirs)
+{
+    for (size_t i = 0; i < r->n_sym_dirs; i++)
+        vitte__free(r->sym_dirs[i]);
+    vitte__free(r->sym_dirs);
+    r->sym_dirs = NULL;
+    r->n_sym_dirs = 0;
+    if (dirs == NULL || dirs[0] == '\0')
+        return VITTE_OK;
+    size_t n = 1;
+    for (const char *c = dirs; *c; c++)
+        n += *c == ':';
+    if ((r->sym_dirs = vitte__calloc(n, sizeof *r->sym_dirs)) == NULL)
+        return VITTE_ENOMEM;
+    for (const char *c = dirs;;) {
+        size_t len = strcspn(c, ":");
+        if (len > 0) {
+            char *d = vitte__malloc(len + 1);
+            if (d == NULL)
+                return VITTE_ENOMEM;
+            memcpy(d, c, len);
+            d[len] = '\0';
+            r->sym_dirs[r->n_sym_dirs++] = d;
+        }
+        if (c[len] == '\0')
+            break;
+        c += len + 1;
+    }
+    return VITTE_OK;
+}
+
+/* Symbolize l now, if the file had no SYMBOLS or directories were given. */
+static void loc_symbolize(struct vitte_trace_reader *r, struct rloc *l)
+{
+    l->tried = 1;
+    if (l->mapping == NULL || r->sym_failed || (r->flags & VITTE__READER_NO_SYMBOLIZE) ||
+        (r->have_symbols && r->n_sym_dirs == 0))
+        return;
+    if (r->sym == NULL) {
+        vitte__symbolizer_options o = {(const char *const *)r->sym_dirs, r->n_sym_dirs};
+        if ((r->sym = vitte__symbolizer_create(&o)) == NULL) {
+            r->sym_failed = 1;
+            return;
+        }
+    }
+    const vitte_trace_mapping *m = l->mapping;
+    uint8_t bid[64];
+    size_t bl = strlen(m->build_id) / 2;
+    for (size_t i = 0; i < bl && i < sizeof bid; i++) {
+        unsigned hi = (unsigned)(m->build_id[2 * i] <= '9' ? m->build_id[2 * i] - '0'
+                                                           : m->build_id[2 * i] - 'a' + 10);
+        unsigned lo = (unsigned)(m->build_id[2 * i + 1] <= '9' ? m->build_id[2 * i + 1] - '0'
+                                                               : m->build_id[2 * i + 1] - 'a' + 10);
+        bid[i] = (uint8_t)(hi << 4 | lo);
+    }
+    const vitte__symframe *sf;
+    int n = vitte__symbolize(r->sym, m->path, bid, bl > sizeof bid ? sizeof bid : bl,
+                             l->address - m->start + m->file_offset, &sf);
+    if (n <= 0)
+        return;
+    vitte_trace_frame *f = arena_alloc(r, (size_t)n * sizeof *f, _Alignof(vitte_trace_frame));
+    if (f == NULL)
+        return;
+    for (int k = 0; k < n; k++) {
+        memset(&f[k], 0, sizeof f[k]);
+        f[k].function = arena_str(r, (const unsigned char *)sf[k].function, strlen(sf[k].function));
+        f[k].file = arena_str(r, (const unsigned char *)sf[k].file, strlen(sf[k].file));
+        f[k].line = sf[k].line;
+        f[k].inlined = sf[k].inlined;
+        f[k].symbolized = 1;
+        if (f[k].function == NULL || f[k].file == NULL)
+            return;
+    }
+    l->sym = f;
+    l->n_sym = (uint32_t)n;
+}
+
+static const char *loc_placeholder(struct vitte_trace_reader *r, struct rloc *l)
+{
+    if (l->placeholder != NULL)
+        return l->placeholder;
+    char buf[300];
+    if (l->mapping != NULL)
+        snprintf(buf, sizeof buf, "%s+0x%llx", vitte__module_basename(l->mapping->path),
+                 (unsigned long long)(l->address - l->mapping->start + l->mapping->file_offset));
+    else
+        snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)l->address);
+    l->placeholder = arena_str(r, (const unsigned char *)buf, strlen(buf));
+    return l->placeholder != NULL ? l->placeholder : "?";
+}
+
+static int frames_push(struct vitte_trace_reader *r, size_t n)
+{
+    if (n < r->cap_frames)
+        return VITTE_OK;
+    size_t cap = r->cap_frames ? 2 * r->cap_frames : 128;
+    vitte_trace_frame *f = vitte__realloc(r->frames, cap * sizeof *f);
+    if (f == NULL)
+        return VITTE_ENOMEM;
+    r->frames = f;
+    r->cap_frames = cap;
+    return VITTE_OK;
+}
+
+/* Fill e->frames from its stack id (kept in e->id by parse_samples). */
+static int resolve_sample(struct vitte_trace_reader *r, vitte_trace_event *e)
+{
+    size_t n = 0;
+    uint64_t id = e->id; /* stays: sinks key their caches by it */
+    while (id != 0) {
+        const struct rstack *s = idtab_get(&r->stacks, id);
+        if (s == NULL) {
+            r->damaged++;
+            break;
+        }
+        struct rloc *l = idtab_get(&r->locs, s->loc);
+        if (l == NULL) {
+            r->damaged++;
+            break;
+        }
+        if (!l->tried)
+            loc_symbolize(r, l);
+        uint32_t k = l->sym != NULL ? l->n_sym : 1;
+        for (uint32_t i = 0; i < k; i++) {
+            if (frames_push(r, n) != VITTE_OK)
+                return VITTE_ENOMEM;
+            vitte_trace_frame *f = &r->frames[n++];
+            if (l->sym != NULL) {
+                *f = l->sym[i];
+            } else {
+                memset(f, 0, sizeof *f);
+                f->function = loc_placeholder(r, l);
+                f->file = "";
+            }
+            f->address = l->address;
+            f->mapping = l->mapping;
+        }
+        id = s->parent;
+    }
+    e->n_frames = n;
+    e->frames = n > 0 ? r->frames : NULL;
+    e->name = n > 0 ? r->frames[0].function : "?";
+    e->file = n > 0 ? r->frames[0].file : "";
+    e->line = n > 0 ? r->frames[0].line : 0;
+    e->module = n > 0 && r->frames[0].mapping != NULL
+                    ? vitte__module_basename(r->frames[0].mapping->path)
+                    : "";
+    return VITTE_OK;
+}
+
 /* ---- chunks -------------------------------------------------------------------------------- */
 
 enum { R_CHUNK = 1, R_EOF = 2, R_PARTIAL = 3 };
@@ -1306,8 +1750,10 @@ static int read_chunk(struct vitte_trace_reader *r, vitte_diag *diag)
     if (!(r->flags & VITTE__READER_NO_CRC) &&
         vitte__crc32(payload, stored) != vitte__get_u32(h + 16))
         return corrupt_chunk(r, diag, off, type, stored, "payload checksum mismatch");
-    if (type < VITTE__CH_INFO || type > VITTE__CH_END)
+    if (type < VITTE__CH_INFO || type > VITTE__CH_LAST)
         return R_CHUNK; /* a later minor version's chunk: complete and checksummed, skip it */
+    if (type == VITTE__CH_SYMBOLS && off < r->sym_prescan_end)
+        return R_CHUNK; /* loaded when the file was opened */
 
     const unsigned char *body = payload;
     int rc;
@@ -1351,6 +1797,23 @@ static int read_chunk(struct vitte_trace_reader *r, vitte_diag *diag)
     case VITTE__CH_STATS:
         rc = parse_stats(r, body, bend);
         break;
+    case VITTE__CH_MAPPINGS:
+        rc = parse_mappings(r, body, bend);
+        break;
+    case VITTE__CH_LOCATIONS:
+        rc = parse_locations(r, body, bend);
+        break;
+    case VITTE__CH_STACKS:
+        rc = parse_stacks(r, body, bend);
+        break;
+    case VITTE__CH_SAMPLES:
+        rc = parse_samples(r, body, bend);
+        if (rc != VITTE_OK)
+            r->seg_n = r->seg_pos = 0;
+        break;
+    case VITTE__CH_SYMBOLS:
+        rc = parse_symbols(r, body, bend);
+        break;
     default:
         rc = parse_end(r, body, bend);
         break;
@@ -1364,6 +1827,63 @@ static int read_chunk(struct vitte_trace_reader *r, vitte_diag *diag)
 }
 
 /* ---- opening ---------------------------------------------------------------------------- */
+
+/* Load the SYMBOLS chunks first: a profiler writes them at the end, once it
+ * has symbolized every location, but samples need them when they are
+ * returned.  Only chunk headers are read on the way; the walk stops at the
+ * first damaged or cut chunk (what lies beyond is then symbolized lazily). */
+static int prescan_symbols(struct vitte_trace_reader *r)
+{
+    uint64_t off = r->pos, size;
+    if (source_size(r, &size) != VITTE_OK)
+        return VITTE_OK;
+    unsigned char h[VITTE__VT_CHUNK_HEADER];
+    while (off + sizeof h <= size) {
+        size_t got;
+        if (read_at(r, off, h, sizeof h, &got) != VITTE_OK || got < sizeof h ||
+            !chunk_header_ok(r, h))
+            break;
+        uint32_t stored = vitte__get_u32(h + 8), raw = vitte__get_u32(h + 12);
+        uint64_t next = off + sizeof h + stored;
+        if (next > size)
+            break;
+        if (h[4] == VITTE__CH_SYMBOLS) {
+            const unsigned char *payload;
+            if (r->fd < 0) {
+                payload = r->mem + off + sizeof h;
+            } else {
+                if (grow_buf(&r->stored, &r->stored_cap, stored) != VITTE_OK)
+                    return VITTE_ENOMEM;
+                if (read_at(r, off + sizeof h, r->stored, stored, &got) != VITTE_OK || got < stored)
+                    break;
+                payload = r->stored;
+            }
+            if (!(r->flags & VITTE__READER_NO_CRC) &&
+                vitte__crc32(payload, stored) != vitte__get_u32(h + 16))
+                break;
+            const unsigned char *body = payload;
+            if (h[5] == VITTE__COMP_ZSTD) {
+                int rc = decompress(r, payload, stored, raw);
+                if (rc == VITTE_ENOMEM)
+                    return rc;
+                if (rc != VITTE_OK)
+                    break;
+                body = r->raw;
+            } else if (h[5] != VITTE__COMP_NONE || raw != stored) {
+                break;
+            }
+            int rc = parse_symbols(r, body, body + raw);
+            if (rc == VITTE_ENOMEM)
+                return rc;
+            if (rc != VITTE_OK)
+                break; /* reported when the normal pass meets it */
+            r->sym_prescan_end = next;
+        }
+        off = next;
+    }
+    r->err[0] = '\0';
+    return VITTE_OK;
+}
 
 static void escape_magic(char *out, size_t cap, const unsigned char *m, size_t n)
 {
@@ -1450,7 +1970,7 @@ int vitte__trace_reader_open_mem(const void *data, size_t size, unsigned flags,
         *out = NULL;
     set_diag(diag, VITTE_OK, 0, "%s", "");
     if (out == NULL || (data == NULL && size > 0) ||
-        (flags & ~(VITTE_READER_FOLLOW | VITTE__READER_NO_CRC)))
+        (flags & ~(VITTE_READER_FOLLOW | VITTE__READER_NO_CRC | VITTE__READER_NO_SYMBOLIZE)))
         return set_diag(diag, VITTE_EINVAL, 0, "invalid argument");
     vitte_trace_reader *r = reader_new(flags);
     if (r == NULL)
@@ -1458,6 +1978,8 @@ int vitte__trace_reader_open_mem(const void *data, size_t size, unsigned flags,
     r->mem = data != NULL ? data : (const unsigned char *)"";
     r->mem_size = size;
     int rc = read_header(r, diag);
+    if (rc == VITTE_OK && !(flags & VITTE_READER_FOLLOW) && prescan_symbols(r) != VITTE_OK)
+        rc = set_diag(diag, VITTE_ENOMEM, 0, "out of memory");
     if (rc != VITTE_OK) {
         vitte_trace_reader_close(r);
         return rc;
@@ -1495,6 +2017,8 @@ int vitte_trace_reader_open(const char *path, unsigned flags, vitte_trace_reader
     }
     r->fd = fd;
     int rc = read_header(r, diag);
+    if (rc == VITTE_OK && !(flags & VITTE_READER_FOLLOW) && prescan_symbols(r) != VITTE_OK)
+        rc = set_diag(diag, VITTE_ENOMEM, 0, "out of memory");
     if (rc != VITTE_OK) {
         vitte_trace_reader_close(r);
         return rc;
@@ -1521,7 +2045,11 @@ int vitte_trace_reader_next(vitte_trace_reader *r, const vitte_trace_event **ev,
     for (;;) {
         if (r->seg_pos < r->seg_n) {
             vitte_trace_event *e = &r->seg[r->seg_pos++].ev;
-            uint64_t t = e->ts_ns + e->dur_ns;
+            if (e->type == VITTE_EVENT_SAMPLE && resolve_sample(r, e) != VITTE_OK) {
+                r->final_rc = set_diag(&r->final_diag, VITTE_ENOMEM, r->pos, "out of memory");
+                return fail_final(r, diag);
+            }
+            uint64_t t = e->type == VITTE_EVENT_SAMPLE ? e->ts_ns : e->ts_ns + e->dur_ns;
             if (t > r->info.end_ns)
                 r->info.end_ns = t;
             r->info.events++;
@@ -1633,6 +2161,12 @@ void vitte_trace_reader_close(vitte_trace_reader *r)
     idtab_fini(&r->strings);
     idtab_fini(&r->sites);
     idtab_fini(&r->tids);
+    idtab_fini(&r->mappings);
+    idtab_fini(&r->locs);
+    idtab_fini(&r->stacks);
+    vitte__free(r->frames);
+    vitte__symbolizer_destroy(r->sym);
+    sym_dirs_set(r, NULL);
     ZSTD_freeDCtx(r->dctx);
     vitte__free(r->stored);
     vitte__free(r->raw);
@@ -1642,6 +2176,16 @@ void vitte_trace_reader_close(vitte_trace_reader *r)
     vitte__free(r->sstr);
     vitte__free(r->out_args);
     vitte__free(r);
+}
+
+int vitte_trace_reader_set_symbol_dirs(vitte_trace_reader *r, const char *dirs)
+{
+    if (r == NULL)
+        return VITTE_EINVAL;
+    vitte__symbolizer_destroy(r->sym);
+    r->sym = NULL;
+    r->sym_failed = 0;
+    return sym_dirs_set(r, dirs);
 }
 
 uint64_t vitte__trace_reader_damaged(const vitte_trace_reader *r)

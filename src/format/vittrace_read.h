@@ -12,6 +12,9 @@
  * record parsers behind them would never see mutated input.  Never use it on
  * real files. */
 #define VITTE__READER_NO_CRC (1u << 16)
+/* Samples keep the symbols stored in the file and placeholders otherwise:
+ * no module is opened (fuzzing: mutated paths must not reach the disk). */
+#define VITTE__READER_NO_SYMBOLIZE (1u << 17)
 
 /** Read a .vittrace held in memory (data must outlive the reader; it is not
  * copied).  flags: VITTE__READER_NO_CRC or 0 (FOLLOW makes no sense here and
@@ -28,8 +31,9 @@ uint64_t vitte__trace_reader_damaged(const vitte_trace_reader *r);
 /** Bytes skipped so far while searching for a chunk after damage. */
 uint64_t vitte__trace_reader_skipped(const vitte_trace_reader *r);
 
-/** The latest value of a version-1.0 INFO key ("host", "cmdline",
- * "vitte_version", "flush_interval_ns", "process", "clock"), or NULL. */
+/** The latest value of a known INFO key ("host", "cmdline", "vitte_version",
+ * "flush_interval_ns", "process", "clock"; 1.1: "sampler", "call_graph",
+ * "sample_freq", "prof_*"), or NULL. */
 const char *vitte__trace_reader_info_value(const vitte_trace_reader *r, const char *key);
 
 #endif

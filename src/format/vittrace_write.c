@@ -487,6 +487,12 @@ int vitte__vtw_ev_flush(struct vitte__vtw *w, struct vitte__vtw_events *e)
     return rc;
 }
 
+int vitte__vtw_chunk(struct vitte__vtw *w, int type, const void *payload, size_t n)
+{
+    int rc = flush_all_defs(w);
+    return rc != VITTE_OK ? rc : write_chunk(w, type, payload, n);
+}
+
 int vitte__vtw_stats(struct vitte__vtw *w, const struct vitte__vtw_stat *st, size_t n)
 {
     struct vitte__bytes b = {0};

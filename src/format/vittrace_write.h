@@ -74,6 +74,10 @@ struct vitte__vtw_stat {
     uint32_t tid;
     uint64_t events, dropped, filtered;
 };
+/* Write pending definitions, then one chunk of the given type and payload
+ * (the 1.1 sample chunks are built by src/prof/profw.c). */
+int vitte__vtw_chunk(struct vitte__vtw *w, int type, const void *payload, size_t n);
+
 int vitte__vtw_stats(struct vitte__vtw *w, const struct vitte__vtw_stat *st, size_t n);
 int vitte__vtw_end(struct vitte__vtw *w, uint64_t events, uint64_t dropped, uint64_t end_ns);
 

@@ -99,7 +99,7 @@ checks=$((checks + 1))
 run inspect "$trace"
 expect_rc 0
 expect_no_err
-expect_out '^file: .*t\.vittrace: pid [0-9]+ \(trace_gen\), format 1\.0, clock (TSC|CLOCK_MONOTONIC).*, complete$'
+expect_out '^file: .*t\.vittrace: pid [0-9]+ \(trace_gen\), format 1\.1, clock (TSC|CLOCK_MONOTONIC).*, complete$'
 expect_out "^events: +$events read \\($spans spans, 20 instants, 200 counter values, 40 async, 8 flow\\)"
 expect_out '^dropped: +0$'
 expect_out '^processes: 1, threads: 5$'
