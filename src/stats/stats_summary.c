@@ -39,12 +39,7 @@ double vitte__stats_quantile_sorted(const double *s, size_t n, double q)
     size_t lo = (size_t)fl;
     if (lo >= n - 1)
         return s[n - 1];
-    const double t = h - fl;
-    const double a = s[lo];
-    const double b = s[lo + 1];
-    /* numpy's _lerp: exact at both ends, monotone in t. */
-    const double diff = b - a;
-    return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
+    return vitte__stats_lerp(s[lo], s[lo + 1], h - fl);
 }
 
 static void summary_nan(vitte_summary *out)
@@ -77,29 +72,78 @@ static void summary_from_moments(vitte_summary *out, double n, double mean, doub
     }
 }
 
-/* Mean and central power sums: mean on data shifted by x[0], refined once by
- * the mean residual; m2 with the corrected two-pass term. */
-static void batch_moments(const double *x, size_t n, double *mean, double *m2, double *m3,
-                          double *m4)
+double vitte__stats_mean(const double *x, size_t n)
 {
     const double shift = x[0];
     double s = 0.0;
     for (size_t i = 0; i < n; i++)
         s += x[i] - shift;
-    double mu = shift + s / (double)n;
+    const double mu = shift + s / (double)n;
     double r = 0.0;
     for (size_t i = 0; i < n; i++)
         r += x[i] - mu;
-    mu += r / (double)n;
-    double s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0;
-    for (size_t i = 0; i < n; i++) {
+    return mu + r / (double)n;
+}
+
+/* Mean and central power sums: mean on data shifted by x[0], refined once by
+ * the mean residual; m2 with the corrected two-pass term.  mn, mx (NULL: not
+ * wanted) receive the extremes, found in the first pass.  Sums run in
+ * interleaved accumulators (four, then eight for the powers), added pairwise
+ * at the end: the loops are not bound by the latency of one addition, and the
+ * rounding is a little smaller.  Any NaN or infinity in x makes *mean
+ * non-finite. */
+static void batch_moments(const double *x, size_t n, double *mean, double *m2, double *m3,
+                          double *m4, double *mn, double *mx)
+{
+    const double shift = x[0];
+    double a[4] = {0.0, 0.0, 0.0, 0.0};
+    double lo[4] = {shift, shift, shift, shift}, hi[4] = {shift, shift, shift, shift};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        for (int k = 0; k < 4; k++) {
+            const double v = x[i + (size_t)k];
+            a[k] += v - shift;
+            lo[k] = v < lo[k] ? v : lo[k];
+            hi[k] = v > hi[k] ? v : hi[k];
+        }
+    }
+    for (; i < n; i++) {
+        a[0] += x[i] - shift;
+        lo[0] = x[i] < lo[0] ? x[i] : lo[0];
+        hi[0] = x[i] > hi[0] ? x[i] : hi[0];
+    }
+    if (mn != NULL) {
+        *mn = fmin(fmin(lo[0], lo[1]), fmin(lo[2], lo[3]));
+        *mx = fmax(fmax(hi[0], hi[1]), fmax(hi[2], hi[3]));
+    }
+    double mu = shift + ((a[0] + a[1]) + (a[2] + a[3])) / (double)n;
+    a[0] = a[1] = a[2] = a[3] = 0.0;
+    for (i = 0; i + 4 <= n; i += 4)
+        for (int k = 0; k < 4; k++)
+            a[k] += x[i + (size_t)k] - mu;
+    for (; i < n; i++)
+        a[0] += x[i] - mu;
+    mu += ((a[0] + a[1]) + (a[2] + a[3])) / (double)n;
+    double p1[2] = {0.0, 0.0}, p2[2] = {0.0, 0.0}, p3[2] = {0.0, 0.0}, p4[2] = {0.0, 0.0};
+    for (i = 0; i + 2 <= n; i += 2) {
+        for (int k = 0; k < 2; k++) {
+            const double d = x[i + (size_t)k] - mu;
+            const double d2 = d * d;
+            p1[k] += d;
+            p2[k] += d2;
+            p3[k] += d2 * d;
+            p4[k] += d2 * d2;
+        }
+    }
+    if (i < n) {
         const double d = x[i] - mu;
         const double d2 = d * d;
-        s1 += d;
-        s2 += d2;
-        s3 += d2 * d;
-        s4 += d2 * d2;
+        p1[0] += d;
+        p2[0] += d2;
+        p3[0] += d2 * d;
+        p4[0] += d2 * d2;
     }
+    double s1 = p1[0] + p1[1], s2 = p2[0] + p2[1], s3 = p3[0] + p3[1], s4 = p4[0] + p4[1];
     /* Moments about mu + e, the mean corrected by the residual e: expand
      * sum (d - e)^k (exact algebra; e is tiny, of the order of mu's ulp). */
     const double dn = (double)n;
@@ -113,6 +157,50 @@ static void batch_moments(const double *x, size_t n, double *mean, double *m2, d
     *m4 = s4 > 0.0 ? s4 : 0.0;
 }
 
+/* 1 if x[0..n) is all finite, with its minimum and maximum. */
+static int finite_min_max(const double *x, size_t n, double *mn, double *mx)
+{
+    double lo = x[0], hi = x[0];
+    int finite = 1;
+    for (size_t i = 0; i < n; i++) {
+        const double v = x[i];
+        finite &= isfinite(v) != 0;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    *mn = lo;
+    *mx = hi;
+    return finite;
+}
+
+/* Median and MAD: sorted copy for small samples, selection for large ones
+ * (the same order statistics, so the same bits). */
+static int median_mad(const double *x, size_t n, double mn, double mx, double *median, double *mad)
+{
+    if (n > VITTE__STATS_SORT_MAX) {
+        int rc = vitte__stats_quantile_select(x, n, 0.5, 0.0, 0, mn, mx, median);
+        if (rc != VITTE_OK)
+            return rc;
+        const double dmax = fmax(mx - *median, *median - mn);
+        double m;
+        rc = vitte__stats_quantile_select(x, n, 0.5, *median, 1, 0.0, dmax, &m);
+        *mad = MAD_SCALE * m;
+        return rc;
+    }
+    double *s = vitte__calloc(n, sizeof *s);
+    if (s == NULL)
+        return VITTE_ENOMEM;
+    memcpy(s, x, n * sizeof *s);
+    vitte__stats_sort(s, n);
+    *median = vitte__stats_quantile_sorted(s, n, 0.5);
+    for (size_t i = 0; i < n; i++)
+        s[i] = fabs(s[i] - *median);
+    vitte__stats_sort(s, n);
+    *mad = MAD_SCALE * vitte__stats_quantile_sorted(s, n, 0.5);
+    vitte__free(s);
+    return VITTE_OK;
+}
+
 int vitte_stats_summary(const double *x, size_t n, vitte_summary *out)
 {
     if (out == NULL)
@@ -120,23 +208,19 @@ int vitte_stats_summary(const double *x, size_t n, vitte_summary *out)
     summary_nan(out);
     if (x == NULL || n == 0)
         return VITTE_EINVAL;
-    if (vitte__stats_has_nan(x, n))
+    double mean, m2, m3, m4, mn, mx;
+    batch_moments(x, n, &mean, &m2, &m3, &m4, &mn, &mx);
+    /* a NaN or infinity makes the mean non-finite (finite values can too, by
+     * overflow: then look) */
+    if (!isfinite(mean) && vitte__stats_has_nan(x, n))
         return VITTE_ERANGE;
-    double *s = vitte__calloc(n, sizeof *s);
-    if (s == NULL)
-        return VITTE_ENOMEM;
-    double mean, m2, m3, m4;
-    batch_moments(x, n, &mean, &m2, &m3, &m4);
-    memcpy(s, x, n * sizeof *s);
-    vitte__stats_sort(s, n);
-    const double median = vitte__stats_quantile_sorted(s, n, 0.5);
-    out->min = s[0];
-    out->max = s[n - 1];
-    for (size_t i = 0; i < n; i++)
-        s[i] = fabs(s[i] - median);
-    vitte__stats_sort(s, n);
-    out->mad = MAD_SCALE * vitte__stats_quantile_sorted(s, n, 0.5);
-    vitte__free(s);
+    double median, mad;
+    const int rc = median_mad(x, n, mn, mx, &median, &mad);
+    if (rc != VITTE_OK)
+        return rc;
+    out->min = mn;
+    out->max = mx;
+    out->mad = mad;
     out->n = n;
     out->median = median;
     summary_from_moments(out, (double)n, mean, m2, m3, m4);
@@ -145,14 +229,23 @@ int vitte_stats_summary(const double *x, size_t n, vitte_summary *out)
 
 double vitte_stats_quantile(const double *x, size_t n, double q)
 {
-    if (x == NULL || n == 0 || !(q >= 0.0 && q <= 1.0) || vitte__stats_has_nan(x, n))
+    if (x == NULL || n == 0 || !(q >= 0.0 && q <= 1.0))
         return NAN;
+    double mn, mx;
+    if (!finite_min_max(x, n, &mn, &mx))
+        return NAN;
+    double v = NAN;
+    if (n > VITTE__STATS_SORT_MAX) {
+        if (vitte__stats_quantile_select(x, n, q, 0.0, 0, mn, mx, &v) != VITTE_OK)
+            return NAN;
+        return v;
+    }
     double *s = vitte__calloc(n, sizeof *s);
     if (s == NULL)
         return NAN;
     memcpy(s, x, n * sizeof *s);
     vitte__stats_sort(s, n);
-    const double v = vitte__stats_quantile_sorted(s, n, q);
+    v = vitte__stats_quantile_sorted(s, n, q);
     vitte__free(s);
     return v;
 }
@@ -168,7 +261,7 @@ int vitte_stats_mean_ci(const double *x, size_t n, double level, double *lo, dou
     if (vitte__stats_has_nan(x, n))
         return VITTE_ERANGE;
     double mean, m2, m3, m4;
-    batch_moments(x, n, &mean, &m2, &m3, &m4);
+    batch_moments(x, n, &mean, &m2, &m3, &m4, NULL, NULL);
     const double se = sqrt(m2 / (double)(n - 1) / (double)n);
     const double half = se > 0.0 ? vitte__stats_t_crit2(1.0 - level, (double)(n - 1)) * se : 0.0;
     *lo = mean - half;
