@@ -32,6 +32,7 @@ int cmd_clock(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* ---- option parsing --------------------------------------------------------
  * A small table-driven parser, so every subcommand accepts options the same

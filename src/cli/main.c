@@ -16,6 +16,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"inspect", cmd_inspect, "summarize and convert traces: text, Chrome JSON, flame graphs..."},
     {"stat", cmd_stat, "run a program: time, CPU, peak memory, faults, perf counters"},
     {"run", cmd_run, "run a program and sample where its time goes (--profile)"},
+    {"bench", cmd_bench, "benchmark commands like hyperfine, with significance tests"},
     {"help", cmd_help, "show the help of vitte or of one command"},
 };
 #define N_CLI_CMDS (sizeof cli_cmds / sizeof cli_cmds[0])
