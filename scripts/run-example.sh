@@ -14,7 +14,10 @@
 #    trace JSON (trace_demo.json: open it in https://ui.perfetto.dev,
 #    chrome://tracing or speedscope), its flamegraph (trace_demo.svg: open it
 #    in a browser) and prints its summary.
-# 3. examples/profile_demo.c, an ordinary program that knows nothing of vitte
+# 3. examples/session_demo.c runs a performance session (timings, system
+#    metrics, an fps series) and writes OUTPUT_DIR/performance_reports/
+#    session_demo/report.json, report.md, flamegraph.svg and trace.vittrace.
+# 4. examples/profile_demo.c, an ordinary program that knows nothing of vitte
 #    (word counting and sorting in two threads, built -O2 without frame
 #    pointers), is profiled with `vitte run --profile` into
 #    OUTPUT_DIR/profile_demo.vittrace; `vitte inspect` then writes its flame
@@ -34,7 +37,7 @@ scripts/install-deps.sh
 
 echo "run-example: building (build/release)"
 cmake --preset release >/dev/null
-cmake --build --preset release --target metrics_demo trace_demo profile_demo vitte_cli -j2
+cmake --build --preset release --target metrics_demo trace_demo profile_demo session_demo vitte_cli -j2
 
 mkdir -p "$out"
 echo
@@ -42,6 +45,10 @@ echo "run-example: running build/release/examples/metrics_demo $out"
 echo
 build/release/examples/metrics_demo "$out"
 
+echo
+echo "run-example: running build/release/examples/session_demo $out/performance_reports"
+build/release/examples/session_demo "$out/performance_reports"
+echo "run-example: session files in $out/performance_reports/session_demo (report.md, report.json, flamegraph.svg, trace.vittrace)"
 
 echo
 echo "run-example: tracing build/release/examples/trace_demo to $out/trace_demo.vittrace"
@@ -70,6 +77,7 @@ echo "  metrics.prom         Prometheus text format; check it with: promtool che
 echo "  trace_demo.vittrace  the trace (docs/formats/vittrace.md); summarize it: $vitte inspect $out_abs/trace_demo.vittrace"
 echo "  trace_demo.json      Chrome trace JSON: open in https://ui.perfetto.dev or speedscope"
 echo "  trace_demo.svg       flamegraph: open in a browser (hover, click to zoom, search)"
+echo "  performance_reports/session_demo/  a session's report.json, report.md, flamegraph.svg, trace.vittrace"
 echo "  profile_demo.vittrace  samples of profile_demo's stacks; summarize: $vitte inspect $out_abs/profile_demo.vittrace"
 echo "  profile_demo.svg     its flame graph: open in a browser"
 echo "  profile_demo.pb.gz   pprof profile: go tool pprof -top $out_abs/profile_demo.pb.gz"

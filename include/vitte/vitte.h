@@ -11,5 +11,6 @@
 #include <vitte/stats.h>
 #include <vitte/profiler.h>
 #include <vitte/system.h>
+#include <vitte/session.h>
 
 #endif
