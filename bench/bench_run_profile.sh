@@ -68,8 +68,12 @@ for i in "${!cmds[@]}"; do
     m=$(median <<<"${t[$i]}")
     awk -v n="${names[$i]}" -v m="$m" -v b="$base" 'BEGIN { printf "%-42s %10.1f %8.3f\n", n, m / 1000, m / b }'
 done
-ls -la v.vittrace f.vittrace s.vittrace 2>/dev/null | awk '{print "file", $NF, $5, "bytes"}'
+for f in v.vittrace f.vittrace s.vittrace; do
+    if [[ -e $f ]]; then echo "file $f $(stat -c %s "$f") bytes"; fi
+done
 if ((have_perf)); then
-    ls -la p.data d.data | awk '{print "file", $NF, $5, "bytes"}'
+    for f in p.data d.data; do
+        if [[ -e $f ]]; then echo "file $f $(stat -c %s "$f") bytes"; fi
+    done
 fi
 ((have_perf)) || echo "(perf record is not usable here: its lines are missing)"

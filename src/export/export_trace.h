@@ -227,7 +227,7 @@ void vitte__export_put_hex(vitte__buf *b, uint64_t v);
  * when lead_comma; returns the number written. */
 size_t vitte__export_put_jargs(vitte__buf *b, const vitte_trace_event *ev, int lead_comma);
 /** "span", "instant", "counter", "async_begin", "async_end", "flow_begin",
- * "flow_step", "flow_end" ("?" otherwise). */
+ * "flow_step", "flow_end", "sample" ("?" otherwise). */
 const char *vitte__export_event_type_name(int type);
 /** A human duration with 4 significant digits: "950 ns", "12.35 us",
  * "1.234 s" (NUL-terminated, at most 24 bytes). */

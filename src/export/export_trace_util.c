@@ -245,9 +245,9 @@ const char *vitte__export_event_type_name(int type)
 {
     static const char *const names[] = {
         "?",         "span",       "instant",   "counter",  "async_begin",
-        "async_end", "flow_begin", "flow_step", "flow_end",
+        "async_end", "flow_begin", "flow_step", "flow_end", "sample",
     };
-    if (type < 1 || type > 8)
+    if (type < 1 || type > 9)
         return "?";
     return names[type];
 }

@@ -1028,7 +1028,8 @@ static void system_sample(struct run *r, struct sysrec *s, uint64_t now)
     s->next_ns = now + s->interval_ns;
     uint32_t tid = (uint32_t)r->child;
     vitte_proc_sample ps;
-    if (s->proc != NULL && vitte_proc_sample_read(s->proc, &ps) == VITTE_OK) {
+    /* RSS 0: a zombie (exited, not yet reaped): nothing to record. */
+    if (s->proc != NULL && vitte_proc_sample_read(s->proc, &ps) == VITTE_OK && ps.rss_bytes > 0) {
         uint64_t t = ps.time_ns;
         vitte__profw_counter(r->w, tid, "cpu_percent", "process", t, ps.cpu_percent);
         vitte__profw_counter(r->w, tid, "rss_bytes", "process", t, (double)ps.rss_bytes);

@@ -36,6 +36,7 @@ fi
 
 # ---- the workloads ----------------------------------------------------------------
 $CC -O2 -g -fPIC -shared -o libprof_lib.so "$W/prof_lib.c"
+# shellcheck disable=SC2054 # -Wl,-rpath,DIR is one argument
 common=(-O2 -g "$W/prof_shares.c" -L. -lprof_lib -Wl,-rpath,"$tmp" -pthread)
 $CC -fomit-frame-pointer -o nofp "${common[@]}"
 $CC -fno-omit-frame-pointer -o fp "${common[@]}"
@@ -242,4 +243,97 @@ if [[ -x $deny ]]; then
 else
     echo "note: $deny not built; the perf_event-denied check is skipped"
 fi
+# ---- 12. a program built with libvitte: its spans land in the profile --------------------------
+tw=$VITTE_BUILD_DIR/tests/traced_work
+if [[ -x $tw ]]; then
+    rc=$(profile traced -- "$tw")
+    [[ $rc == 0 ]] || fail "traced_work: exit $rc"
+    grep -q "traced by the program itself are in the profile" traced.err ||
+        fail "the program's own spans were not copied: $(cat traced.err)"
+    "$VITTE_BIN" inspect traced.vittrace -f csv -o traced.csv
+    python3 - traced.csv <<'EOF' || fail "spans and samples are not in one trace"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+kinds = {}
+for r in rows:
+    kinds.setdefault(r["type"], []).append(r)
+spans = [r for r in kinds.get("span", []) if r["name"] == "inner"]
+print("traced_work:", {k: len(v) for k, v in kinds.items()})
+assert len(spans) == 20, "20 inner spans expected"
+assert len(kinds.get("sample", [])) > 20, "samples missing"
+# the same clock: most samples fall inside an "inner" span
+inside = 0
+iv = [(int(s["ts_ns"]), int(s["ts_ns"]) + int(s["dur_ns"])) for s in spans]
+smp = kinds["sample"]
+for s in smp:
+    t = int(s["ts_ns"])
+    inside += any(a <= t <= b + 2000000 for a, b in iv)
+print("samples inside inner spans: %d of %d" % (inside, len(smp)))
+assert inside >= 0.8 * len(smp)
+EOF
+    if compgen -G "traced.vittrace.spans-*" >/dev/null; then
+        fail "the program's side trace was left behind after being copied"
+    fi
+else
+    echo "note: $tw not built; the spans-in-the-profile check is skipped"
+fi
+
+# ---- 13. SIGTERM to vitte reaches the program; the trace is still complete ---------------------
+set +e
+"$VITTE_BIN" run --profile -q -o term.vittrace -- ./nofp 100000 1 >/dev/null 2>term.err &
+vpid=$!
+sleep 1
+kill -TERM "$vpid"
+wait "$vpid"
+rc=$?
+set -e
+[[ $rc == 143 ]] || fail "SIGTERM: exit $rc, expected 143 (128 + SIGTERM, the program's death)"
+"$VITTE_BIN" inspect term.vittrace >term.txt 2>&1 || fail "the trace of a terminated program is not complete: $(tail -3 term.txt)"
+grep -q "signal 15" term.txt || fail "the text report does not say the program died of signal 15"
+
+# ---- 14. --wall: blocked time is sampled too ----------------------------------------------------
+if [[ -z $sanitized ]]; then
+    $CC -O2 -g -o sleeper "$W/prof_sleep.c"
+    rc=$(profile wall --wall -- ./sleeper)
+    [[ $rc == 0 ]] || fail "--wall: exit $rc"
+    grep -q "sampler: signal" wall.err || fail "--wall did not say which sampler it used"
+    "$VITTE_BIN" inspect wall.vittrace -f folded -o wall.folded
+    python3 - wall.folded <<'EOF' || fail "--wall: the sleep is not in the samples"
+import sys
+tot = sleep = 0
+for line in open(sys.argv[1]):
+    stack, _, w = line.rstrip("\n").rpartition(" ")
+    tot += int(w)
+    if "sleep" in stack.split(";")[-1]:
+        sleep += int(w)
+print("wall: %.0f ms sampled, %.0f ms in sleep" % (tot / 1e6, sleep / 1e6))
+assert tot > 250e6, "less than 250 ms of wall time sampled"
+assert sleep > 150e6, "the 300 ms sleep is missing"
+EOF
+fi
+
+# ---- 15. symbolizing later: vitte inspect --symbols finds the unstripped twin --------------------
+mkdir -p symdir
+cp nofp symdir/stripped # the same build id, with its symbols
+"$VITTE_BIN" inspect stripped.vittrace -f folded --symbols "$tmp/symdir" -o resym.folded
+grep -Eq '(^|;)heavy( |;)' resym.folded || fail "--symbols DIR: the stripped binary's functions were not named"
+
+# ---- 16. speedscope reads the folded stacks ---------------------------------------------------
+cons=$VITTE_SOURCE_DIR/tests/consumers
+if [[ -d $cons/node_modules/speedscope ]] && command -v chromium >/dev/null; then
+    timeout -k 3 90 node "$cons/speedscope_check.js" nofp.folded --timeout-ms 30000 >ss.json 2>ss.err ||
+        fail "speedscope could not read the folded profile: $(head -c 300 ss.err)"
+    python3 - ss.json <<'EOF' || fail "speedscope's view of the folded profile is wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["ok"] and "collapsed" in r["importer"], r["importer"]
+p = r["profiles"][0]
+share = p["frames"]["heavy"]["self"] / p["total_weight"] * 100
+print("speedscope: heavy %.1f%% self" % share)
+assert abs(share - 60) <= 5
+EOF
+else
+    echo "note: speedscope or chromium missing; tests/consumers/setup.sh installs it"
+fi
+
 echo "PASS"
