@@ -37,7 +37,7 @@ struct vitte__vtw {
 
 /* ---- byte buffers -------------------------------------------------------------- */
 
-static int reserve(struct vitte__bytes *b, size_t extra)
+int vitte__bytes_reserve(struct vitte__bytes *b, size_t extra)
 {
     if (b->len + extra <= b->cap)
         return VITTE_OK;
@@ -52,12 +52,12 @@ static int reserve(struct vitte__bytes *b, size_t extra)
     return VITTE_OK;
 }
 
-static void put_varint(struct vitte__bytes *b, uint64_t v)
+void vitte__bytes_varint(struct vitte__bytes *b, uint64_t v)
 {
     b->len += vitte__put_varint(b->p + b->len, v);
 }
 
-static void put_bytes(struct vitte__bytes *b, const void *p, size_t n)
+void vitte__bytes_put(struct vitte__bytes *b, const void *p, size_t n)
 {
     memcpy(b->p + b->len, p, n);
     b->len += n;
@@ -130,7 +130,7 @@ static int write_chunk(struct vitte__vtw *w, int type, const void *payload, size
     struct vitte__bytes *s = &w->scratch;
     size_t bound = w->level > 0 ? ZSTD_compressBound(n) : n;
     s->len = 0;
-    if (reserve(s, VITTE__VT_CHUNK_HEADER + bound) != VITTE_OK)
+    if (vitte__bytes_reserve(s, VITTE__VT_CHUNK_HEADER + bound) != VITTE_OK)
         return VITTE_ENOMEM;
     unsigned char *h = s->p, *body = s->p + VITTE__VT_CHUNK_HEADER;
     size_t stored = n;
@@ -249,13 +249,13 @@ uint32_t vitte__vtw_string(struct vitte__vtw *w, const char *s, size_t n)
     if (v != NULL)
         return (uint32_t)(uintptr_t)v;
     uint32_t id = w->next_string;
-    if (reserve(&w->defs_strings, n + 20) != VITTE_OK ||
+    if (vitte__bytes_reserve(&w->defs_strings, n + 20) != VITTE_OK ||
         vitte__strmap_put(&w->strings, s, n, (void *)(uintptr_t)id) != VITTE_OK)
         return 0;
     w->next_string++;
-    put_varint(&w->defs_strings, id);
-    put_varint(&w->defs_strings, n);
-    put_bytes(&w->defs_strings, s, n);
+    vitte__bytes_varint(&w->defs_strings, id);
+    vitte__bytes_varint(&w->defs_strings, n);
+    vitte__bytes_put(&w->defs_strings, s, n);
     w->n_defs_strings++;
     return id;
 }
@@ -274,18 +274,18 @@ uint32_t vitte__vtw_site(struct vitte__vtw *w, const struct vitte_srcloc *loc)
         return *slot;
     uint32_t name = str_id(w, loc->name), module = str_id(w, loc->module),
              tags = str_id(w, loc->tags), func = str_id(w, loc->func), file = str_id(w, loc->file);
-    if (reserve(&w->defs_sites, 70) != VITTE_OK)
+    if (vitte__bytes_reserve(&w->defs_sites, 70) != VITTE_OK)
         return 0;
     uint32_t id = w->next_site++;
     *slot = id;
     w->sites.n++;
-    put_varint(&w->defs_sites, id);
-    put_varint(&w->defs_sites, name);
-    put_varint(&w->defs_sites, module);
-    put_varint(&w->defs_sites, tags);
-    put_varint(&w->defs_sites, func);
-    put_varint(&w->defs_sites, file);
-    put_varint(&w->defs_sites, loc->line);
+    vitte__bytes_varint(&w->defs_sites, id);
+    vitte__bytes_varint(&w->defs_sites, name);
+    vitte__bytes_varint(&w->defs_sites, module);
+    vitte__bytes_varint(&w->defs_sites, tags);
+    vitte__bytes_varint(&w->defs_sites, func);
+    vitte__bytes_varint(&w->defs_sites, file);
+    vitte__bytes_varint(&w->defs_sites, loc->line);
     w->n_defs_sites++;
     return id;
 }
@@ -296,10 +296,10 @@ static int flush_defs(struct vitte__vtw *w, int type, struct vitte__bytes *d, ui
     if (*n == 0)
         return VITTE_OK;
     struct vitte__bytes out = {0};
-    if (reserve(&out, d->len + 10) != VITTE_OK)
+    if (vitte__bytes_reserve(&out, d->len + 10) != VITTE_OK)
         return VITTE_ENOMEM;
-    put_varint(&out, *n);
-    put_bytes(&out, d->p, d->len);
+    vitte__bytes_varint(&out, *n);
+    vitte__bytes_put(&out, d->p, d->len);
     int rc = write_chunk(w, type, out.p, out.len);
     vitte__free(out.p);
     d->len = 0;
@@ -319,12 +319,12 @@ int vitte__vtw_info(struct vitte__vtw *w, const char *key, const char *value)
 {
     size_t kl = strlen(key), vl = strlen(value);
     struct vitte__bytes b = {0};
-    if (reserve(&b, kl + vl + 20) != VITTE_OK)
+    if (vitte__bytes_reserve(&b, kl + vl + 20) != VITTE_OK)
         return VITTE_ENOMEM;
-    put_varint(&b, kl);
-    put_bytes(&b, key, kl);
-    put_varint(&b, vl);
-    put_bytes(&b, value, vl);
+    vitte__bytes_varint(&b, kl);
+    vitte__bytes_put(&b, key, kl);
+    vitte__bytes_varint(&b, vl);
+    vitte__bytes_put(&b, value, vl);
     int rc = write_chunk(w, VITTE__CH_INFO, b.p, b.len);
     vitte__free(b.p);
     return rc;
@@ -359,7 +359,7 @@ void vitte__vtw_ev_free(struct vitte__vtw_events *e)
 /* Room for one record of up to `extra` bytes, and the running time. */
 static int ev_start(struct vitte__vtw_events *e, int type, size_t extra, uint64_t ts)
 {
-    if (reserve(&e->body, extra + 40) != VITTE_OK)
+    if (vitte__bytes_reserve(&e->body, extra + 40) != VITTE_OK)
         return VITTE_ENOMEM;
     /* The first timed record sets the chunk's base time (an ARG or SPAN_DROP
      * may come before it: they carry no time and do not count here). */
@@ -376,7 +376,7 @@ static int ev_start(struct vitte__vtw_events *e, int type, size_t extra, uint64_
 
 static void ev_delta(struct vitte__vtw_events *e, uint64_t ts)
 {
-    put_varint(&e->body, vitte__zigzag((int64_t)(ts - e->ts)));
+    vitte__bytes_varint(&e->body, vitte__zigzag((int64_t)(ts - e->ts)));
     e->ts = ts;
 }
 
@@ -385,10 +385,10 @@ int vitte__vtw_ev_span(struct vitte__vtw_events *e, uint32_t site, uint32_t dept
 {
     if (ev_start(e, VITTE__EV_SPAN, 0, t1) != VITTE_OK)
         return VITTE_ENOMEM;
-    put_varint(&e->body, site);
-    put_varint(&e->body, depth);
+    vitte__bytes_varint(&e->body, site);
+    vitte__bytes_varint(&e->body, depth);
     ev_delta(e, t1);
-    put_varint(&e->body, t1 - t0);
+    vitte__bytes_varint(&e->body, t1 - t0);
     return VITTE_OK;
 }
 
@@ -397,10 +397,10 @@ int vitte__vtw_ev_point(struct vitte__vtw_events *e, int type, uint32_t site, ui
 {
     if (ev_start(e, type, 0, ts) != VITTE_OK)
         return VITTE_ENOMEM;
-    put_varint(&e->body, site);
+    vitte__bytes_varint(&e->body, site);
     ev_delta(e, ts);
     if (type == VITTE__EV_ASYNC_BEGIN || type == VITTE__EV_ASYNC_END)
-        put_varint(&e->body, id);
+        vitte__bytes_varint(&e->body, id);
     return VITTE_OK;
 }
 
@@ -408,7 +408,7 @@ int vitte__vtw_ev_counter(struct vitte__vtw_events *e, uint32_t site, uint64_t t
 {
     if (ev_start(e, VITTE__EV_COUNTER, 8, ts) != VITTE_OK)
         return VITTE_ENOMEM;
-    put_varint(&e->body, site);
+    vitte__bytes_varint(&e->body, site);
     ev_delta(e, ts);
     uint64_t bits;
     memcpy(&bits, &v, 8);
@@ -422,7 +422,7 @@ int vitte__vtw_ev_flow(struct vitte__vtw_events *e, int type, uint64_t ts, uint6
     if (ev_start(e, type, 0, ts) != VITTE_OK)
         return VITTE_ENOMEM;
     ev_delta(e, ts);
-    put_varint(&e->body, id);
+    vitte__bytes_varint(&e->body, id);
     return VITTE_OK;
 }
 
@@ -430,37 +430,37 @@ int vitte__vtw_ev_arg(struct vitte__vtw_events *e, int target, uint32_t depth, u
                       int kind, int64_t i, double d, const char *s, size_t slen)
 {
     /* An ARG has no timestamp: it does not move the running time. */
-    if (reserve(&e->body, slen + 50) != VITTE_OK)
+    if (vitte__bytes_reserve(&e->body, slen + 50) != VITTE_OK)
         return VITTE_ENOMEM;
     e->count++;
     e->last_point = 0;
     e->body.p[e->body.len++] = VITTE__EV_ARG;
     e->body.p[e->body.len++] = (unsigned char)target;
-    put_varint(&e->body, depth);
-    put_varint(&e->body, key);
+    vitte__bytes_varint(&e->body, depth);
+    vitte__bytes_varint(&e->body, key);
     e->body.p[e->body.len++] = (unsigned char)kind;
     if (kind == VITTE_ARG_INT) {
-        put_varint(&e->body, vitte__zigzag(i));
+        vitte__bytes_varint(&e->body, vitte__zigzag(i));
     } else if (kind == VITTE_ARG_DOUBLE) {
         uint64_t bits;
         memcpy(&bits, &d, 8);
         vitte__put_u64(e->body.p + e->body.len, bits);
         e->body.len += 8;
     } else {
-        put_varint(&e->body, slen);
-        put_bytes(&e->body, s, slen);
+        vitte__bytes_varint(&e->body, slen);
+        vitte__bytes_put(&e->body, s, slen);
     }
     return VITTE_OK;
 }
 
 int vitte__vtw_ev_span_drop(struct vitte__vtw_events *e, uint32_t depth)
 {
-    if (reserve(&e->body, 20) != VITTE_OK)
+    if (vitte__bytes_reserve(&e->body, 20) != VITTE_OK)
         return VITTE_ENOMEM;
     e->count++;
     e->last_point = 0;
     e->body.p[e->body.len++] = VITTE__EV_SPAN_DROP;
-    put_varint(&e->body, depth);
+    vitte__bytes_varint(&e->body, depth);
     return VITTE_OK;
 }
 
@@ -470,13 +470,13 @@ int vitte__vtw_ev_flush(struct vitte__vtw *w, struct vitte__vtw_events *e)
         return VITTE_OK;
     int rc = flush_all_defs(w);
     struct vitte__bytes out = {0};
-    if (rc == VITTE_OK && reserve(&out, e->body.len + 32) != VITTE_OK)
+    if (rc == VITTE_OK && vitte__bytes_reserve(&out, e->body.len + 32) != VITTE_OK)
         rc = VITTE_ENOMEM;
     if (rc == VITTE_OK) {
-        put_varint(&out, e->tid);
-        put_varint(&out, e->count);
-        put_varint(&out, e->base_ts);
-        put_bytes(&out, e->body.p, e->body.len);
+        vitte__bytes_varint(&out, e->tid);
+        vitte__bytes_varint(&out, e->count);
+        vitte__bytes_varint(&out, e->base_ts);
+        vitte__bytes_put(&out, e->body.p, e->body.len);
         rc = write_chunk(w, VITTE__CH_EVENTS, out.p, out.len);
     }
     vitte__free(out.p);
@@ -496,14 +496,14 @@ int vitte__vtw_chunk(struct vitte__vtw *w, int type, const void *payload, size_t
 int vitte__vtw_stats(struct vitte__vtw *w, const struct vitte__vtw_stat *st, size_t n)
 {
     struct vitte__bytes b = {0};
-    if (reserve(&b, 10 + n * 40) != VITTE_OK)
+    if (vitte__bytes_reserve(&b, 10 + n * 40) != VITTE_OK)
         return VITTE_ENOMEM;
-    put_varint(&b, n);
+    vitte__bytes_varint(&b, n);
     for (size_t i = 0; i < n; i++) {
-        put_varint(&b, st[i].tid);
-        put_varint(&b, st[i].events);
-        put_varint(&b, st[i].dropped);
-        put_varint(&b, st[i].filtered);
+        vitte__bytes_varint(&b, st[i].tid);
+        vitte__bytes_varint(&b, st[i].events);
+        vitte__bytes_varint(&b, st[i].dropped);
+        vitte__bytes_varint(&b, st[i].filtered);
     }
     int rc = write_chunk(w, VITTE__CH_STATS, b.p, b.len);
     vitte__free(b.p);

@@ -24,6 +24,14 @@ struct vitte__bytes {
     size_t len, cap;
 };
 
+/* Room for extra more bytes in b (grows by doubling).  VITTE_OK or
+ * VITTE_ENOMEM.  The appends below assume the room was reserved. */
+int vitte__bytes_reserve(struct vitte__bytes *b, size_t extra);
+/* Append a varint (at most 10 bytes). */
+void vitte__bytes_varint(struct vitte__bytes *b, uint64_t v);
+/* Append n bytes. */
+void vitte__bytes_put(struct vitte__bytes *b, const void *p, size_t n);
+
 /* One thread's EVENTS chunk under construction. */
 struct vitte__vtw_events {
     uint32_t tid;

@@ -94,39 +94,13 @@ struct vitte__profw {
 
 /* ---- small containers ---------------------------------------------------------- */
 
-static int reserve(struct vitte__bytes *b, size_t extra)
-{
-    if (b->len + extra <= b->cap)
-        return VITTE_OK;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + extra)
-        cap *= 2;
-    unsigned char *p = vitte__realloc(b->p, cap);
-    if (p == NULL)
-        return VITTE_ENOMEM;
-    b->p = p;
-    b->cap = cap;
-    return VITTE_OK;
-}
-
-static void put_v(struct vitte__bytes *b, uint64_t v)
-{
-    b->len += vitte__put_varint(b->p + b->len, v);
-}
-
-static void put_raw(struct vitte__bytes *b, const void *p, size_t n)
-{
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
 static void put_str(struct vitte__bytes *b, const char *s)
 {
     size_t n = s != NULL ? strlen(s) : 0;
     if (n > 65535)
         n = 65535;
-    put_v(b, n);
-    put_raw(b, s, n);
+    vitte__bytes_varint(b, n);
+    vitte__bytes_put(b, s, n);
 }
 
 static uint64_t mix(uint64_t x)
@@ -320,16 +294,16 @@ int vitte__profw_mapping(vitte__profw *w, uint32_t pid, uint64_t start, uint64_t
     m->bid_len = build_id != NULL ? bid_len : 0;
     m->active = 1;
     w->n_maps++;
-    if (reserve(&w->d_maps, strlen(path) + 140) != VITTE_OK)
+    if (vitte__bytes_reserve(&w->d_maps, strlen(path) + 140) != VITTE_OK)
         return VITTE_ENOMEM;
-    put_v(&w->d_maps, m->id);
-    put_v(&w->d_maps, pid);
-    put_v(&w->d_maps, start);
-    put_v(&w->d_maps, limit);
-    put_v(&w->d_maps, pgoff);
+    vitte__bytes_varint(&w->d_maps, m->id);
+    vitte__bytes_varint(&w->d_maps, pid);
+    vitte__bytes_varint(&w->d_maps, start);
+    vitte__bytes_varint(&w->d_maps, limit);
+    vitte__bytes_varint(&w->d_maps, pgoff);
     put_str(&w->d_maps, path);
-    put_v(&w->d_maps, m->bid_len);
-    put_raw(&w->d_maps, m->bid, m->bid_len);
+    vitte__bytes_varint(&w->d_maps, m->bid_len);
+    vitte__bytes_put(&w->d_maps, m->bid, m->bid_len);
     w->n_d_maps++;
     return VITTE_OK;
 }
@@ -373,7 +347,7 @@ static uint32_t intern_loc(vitte__profw *w, uint32_t pid, uint64_t addr)
     if (v != NULL)
         return (uint32_t)(uintptr_t)v;
     if (grow((void **)&w->loc, &w->cap_loc, w->n_loc, sizeof *w->loc) != VITTE_OK ||
-        reserve(&w->d_locs, 40) != VITTE_OK)
+        vitte__bytes_reserve(&w->d_locs, 40) != VITTE_OK)
         return 0;
     uint32_t id = (uint32_t)w->n_loc + 1;
     if (vitte__strmap_put(&w->locs, (const char *)key, sizeof key, (void *)(uintptr_t)id) !=
@@ -383,9 +357,9 @@ static uint32_t intern_loc(vitte__profw *w, uint32_t pid, uint64_t addr)
     if (map == 0)
         w->counts.mappings_unknown++;
     w->loc[w->n_loc++] = (struct loc){map, addr};
-    put_v(&w->d_locs, id);
-    put_v(&w->d_locs, map);
-    put_v(&w->d_locs, addr);
+    vitte__bytes_varint(&w->d_locs, id);
+    vitte__bytes_varint(&w->d_locs, map);
+    vitte__bytes_varint(&w->d_locs, addr);
     w->n_d_locs++;
     return id;
 }
@@ -397,14 +371,14 @@ static uint32_t intern_stack(vitte__profw *w, uint32_t parent, uint32_t loc)
         return 0;
     if (*slot != 0)
         return *slot;
-    if (reserve(&w->d_stacks, 20) != VITTE_OK)
+    if (vitte__bytes_reserve(&w->d_stacks, 20) != VITTE_OK)
         return 0;
     uint32_t id = ++w->n_stacks;
     *slot = id;
     w->stacks.n++;
-    put_v(&w->d_stacks, id);
-    put_v(&w->d_stacks, parent);
-    put_v(&w->d_stacks, loc);
+    vitte__bytes_varint(&w->d_stacks, id);
+    vitte__bytes_varint(&w->d_stacks, parent);
+    vitte__bytes_varint(&w->d_stacks, loc);
     w->n_d_stacks++;
     return id;
 }
@@ -414,10 +388,10 @@ static int flush_defs(vitte__profw *w, int type, struct vitte__bytes *d, uint32_
     if (*n == 0)
         return VITTE_OK;
     struct vitte__bytes out = {0};
-    int rc = reserve(&out, d->len + 10);
+    int rc = vitte__bytes_reserve(&out, d->len + 10);
     if (rc == VITTE_OK) {
-        put_v(&out, *n);
-        put_raw(&out, d->p, d->len);
+        vitte__bytes_varint(&out, *n);
+        vitte__bytes_put(&out, d->p, d->len);
         rc = vitte__vtw_chunk(w->w, type, out.p, out.len);
     }
     vitte__free(out.p);
@@ -437,12 +411,12 @@ static int flush_samples(vitte__profw *w)
         rc = vitte__vtw_ev_flush(w->w, &w->cev);
     if (rc == VITTE_OK && w->smp_count > 0) {
         struct vitte__bytes out = {0};
-        rc = reserve(&out, w->smp.len + 40);
+        rc = vitte__bytes_reserve(&out, w->smp.len + 40);
         if (rc == VITTE_OK) {
-            put_v(&out, w->smp_pid);
-            put_v(&out, w->smp_count);
-            put_v(&out, w->smp_base);
-            put_raw(&out, w->smp.p, w->smp.len);
+            vitte__bytes_varint(&out, w->smp_pid);
+            vitte__bytes_varint(&out, w->smp_count);
+            vitte__bytes_varint(&out, w->smp_base);
+            vitte__bytes_put(&out, w->smp.p, w->smp.len);
             rc = vitte__vtw_chunk(w->w, VITTE__CH_SAMPLES, out.p, out.len);
         }
         vitte__free(out.p);
@@ -473,18 +447,18 @@ int vitte__profw_sample(vitte__profw *w, uint32_t pid, uint32_t tid, uint64_t ts
         if (rc != VITTE_OK)
             return rc;
     }
-    if (reserve(&w->smp, 50) != VITTE_OK)
+    if (vitte__bytes_reserve(&w->smp, 50) != VITTE_OK)
         return VITTE_ENOMEM;
     if (w->smp_count == 0) {
         w->smp_pid = pid;
         w->smp_base = w->smp_ts = ts_ns;
     }
-    put_v(&w->smp, tid);
+    vitte__bytes_varint(&w->smp, tid);
     w->smp.p[w->smp.len++] = (unsigned char)kind;
-    put_v(&w->smp, vitte__zigzag((int64_t)(ts_ns - w->smp_ts)));
+    vitte__bytes_varint(&w->smp, vitte__zigzag((int64_t)(ts_ns - w->smp_ts)));
     w->smp_ts = ts_ns;
-    put_v(&w->smp, stack);
-    put_v(&w->smp, weight_ns);
+    vitte__bytes_varint(&w->smp, stack);
+    vitte__bytes_varint(&w->smp, weight_ns);
     w->smp_count++;
     w->samples++;
     if (ts_ns > w->last_ts)
@@ -579,11 +553,11 @@ static uint32_t symstr_id(struct symstr *t, const char *s)
     void *v = vitte__strmap_get(&t->map, s, n);
     if (v != NULL)
         return (uint32_t)(uintptr_t)v;
-    if (reserve(&t->tab, n + 10) != VITTE_OK ||
+    if (vitte__bytes_reserve(&t->tab, n + 10) != VITTE_OK ||
         vitte__strmap_put(&t->map, s, n, (void *)(uintptr_t)(t->n + 1)) != VITTE_OK)
         return UINT32_MAX;
-    put_v(&t->tab, n);
-    put_raw(&t->tab, s, n);
+    vitte__bytes_varint(&t->tab, n);
+    vitte__bytes_put(&t->tab, s, n);
     return ++t->n;
 }
 
@@ -612,17 +586,17 @@ static int sym_upto(vitte__profw *w, const char *const *dirs, size_t n_dirs, siz
             return VITTE_ENOMEM;
         if (n == 0)
             continue;
-        if (reserve(&w->srecs, 20 + (size_t)n * 24) != VITTE_OK)
+        if (vitte__bytes_reserve(&w->srecs, 20 + (size_t)n * 24) != VITTE_OK)
             return VITTE_ENOMEM;
-        put_v(&w->srecs, i + 1);
-        put_v(&w->srecs, (uint64_t)n);
+        vitte__bytes_varint(&w->srecs, i + 1);
+        vitte__bytes_varint(&w->srecs, (uint64_t)n);
         for (int k = 0; k < n; k++) {
             uint32_t fn = symstr_id(&w->sst, f[k].function), fl = symstr_id(&w->sst, f[k].file);
             if (fn == UINT32_MAX || fl == UINT32_MAX)
                 return VITTE_ENOMEM;
-            put_v(&w->srecs, fn);
-            put_v(&w->srecs, fl);
-            put_v(&w->srecs, f[k].line);
+            vitte__bytes_varint(&w->srecs, fn);
+            vitte__bytes_varint(&w->srecs, fl);
+            vitte__bytes_varint(&w->srecs, f[k].line);
             w->srecs.p[w->srecs.len++] = f[k].inlined;
         }
         w->n_srecs++;
@@ -660,12 +634,12 @@ int vitte__profw_symbolize(vitte__profw *w, const char *const *dirs, size_t n_di
         progress(arg, w->n_loc, w->n_loc);
     if (rc == VITTE_OK) {
         struct vitte__bytes out = {0};
-        rc = reserve(&out, w->sst.tab.len + w->srecs.len + 20);
+        rc = vitte__bytes_reserve(&out, w->sst.tab.len + w->srecs.len + 20);
         if (rc == VITTE_OK) {
-            put_v(&out, w->sst.n);
-            put_raw(&out, w->sst.tab.p, w->sst.tab.len);
-            put_v(&out, w->n_srecs);
-            put_raw(&out, w->srecs.p, w->srecs.len);
+            vitte__bytes_varint(&out, w->sst.n);
+            vitte__bytes_put(&out, w->sst.tab.p, w->sst.tab.len);
+            vitte__bytes_varint(&out, w->n_srecs);
+            vitte__bytes_put(&out, w->srecs.p, w->srecs.len);
             rc = vitte__vtw_chunk(w->w, VITTE__CH_SYMBOLS, out.p, out.len);
         }
         vitte__free(out.p);
