@@ -701,6 +701,12 @@ static void perf_denied_text(char *out, size_t n, int e)
     }
     if (e == ENOSYS || e == ENOENT)
         snprintf(out, n, "perf_event_open is not available here (%s)", strerror(e));
+    else if (level != 99 && level <= 2)
+        snprintf(out, n,
+                 "perf_event_open refused (%s) although kernel.perf_event_paranoid is %d: a "
+                 "seccomp policy or a container forbids it (allow the perf_event_open system "
+                 "call, or run outside the container)",
+                 strerror(e), level);
     else if (level != 99)
         snprintf(out, n,
                  "perf_event_open refused (%s; kernel.perf_event_paranoid = %d): set "
