@@ -102,8 +102,10 @@ static volatile sig_atomic_t g_child = 0;
 static void forward(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
+    int saved_errno = errno; /* kill() may set it */
     if (g_child > 0 && (si == NULL || si->si_code <= 0))
         kill((pid_t)g_child, sig);
+    errno = saved_errno;
 }
 
 static void on_start(void *arg, int pid)

@@ -79,6 +79,7 @@ static const int forwarded[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP};
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
+    int saved_errno = errno; /* kill() may set it; the interrupted code may read it */
     got_signal = sig;
     /* Ctrl-C at a terminal (SI_KERNEL) already went to the whole process
      * group, the program included; a signal sent to vitte alone (kill,
@@ -87,6 +88,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
         kill((pid_t)child_pid, sig);
     else if (child_pid == 0)
         pending_signal = sig; /* between runs or while one starts */
+    errno = saved_errno;
 }
 
 static void install_forwarding(struct sigaction *saved)

@@ -222,28 +222,35 @@ if tc["status"] == "ok":
 '
 
 # ---- signals: a signal sent to vitte reaches the program; the report still comes -------------
-"$VITTE_BIN" stat -o "$tmp/int.txt" -- sleep 30 &
-pid=$!
-sleep 0.5
-kill -INT "$pid"
-wait "$pid"
-rc=$?
-last="vitte stat -- sleep 30, then SIGINT to vitte"
-echo >"$tmp/out"
-cp "$tmp/int.txt" "$tmp/err" 2>/dev/null || : >"$tmp/err"
-expect_rc 130
-expect_err 'killed by signal 2'
+# ThreadSanitizer defers signal handlers until the thread leaves the blocking
+# call it is in, here wait4() on a 30 s sleep: under TSan the forwarding would
+# only happen after the program ended.  The dev and ASan runs check it.
+if [[ ${VITTE_SANITIZE:-} == *thread* ]]; then
+    echo "note: signal forwarding not checked under ThreadSanitizer (deferred signal handlers)"
+else
+    "$VITTE_BIN" stat -o "$tmp/int.txt" -- sleep 30 &
+    pid=$!
+    sleep 0.5
+    kill -INT "$pid"
+    wait "$pid"
+    rc=$?
+    last="vitte stat -- sleep 30, then SIGINT to vitte"
+    echo >"$tmp/out"
+    cp "$tmp/int.txt" "$tmp/err" 2>/dev/null || : >"$tmp/err"
+    expect_rc 130
+    expect_err 'killed by signal 2'
 
-"$VITTE_BIN" stat -r 5 -o "$tmp/term.txt" -- sleep 30 &
-pid=$!
-sleep 0.5
-kill -TERM "$pid"
-wait "$pid"
-rc=$?
-last="vitte stat -r 5 -- sleep 30, then SIGTERM to vitte"
-cp "$tmp/term.txt" "$tmp/err" 2>/dev/null || : >"$tmp/err"
-expect_rc 143
-expect_err '^ vitte stat: sleep 30$' # one run reported: the others were not started
+    "$VITTE_BIN" stat -r 5 -o "$tmp/term.txt" -- sleep 30 &
+    pid=$!
+    sleep 0.5
+    kill -TERM "$pid"
+    wait "$pid"
+    rc=$?
+    last="vitte stat -r 5 -- sleep 30, then SIGTERM to vitte"
+    cp "$tmp/term.txt" "$tmp/err" 2>/dev/null || : >"$tmp/err"
+    expect_rc 143
+    expect_err '^ vitte stat: sleep 30$' # one run reported: the others were not started
+fi
 
 # ---- unprivileged: perf_event_paranoid >= 2 counts user mode only (:u) -----------------------
 if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
