@@ -80,6 +80,7 @@
 #include <vitte/trace.h>
 
 #include "common/alloc.h"
+#include "common/sigchain.h"
 #include "common/clock_internal.h"
 #include "prof/profw.h"
 
@@ -438,16 +439,7 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
     atomic_fetch_add(&g_inflight, 1); /* the sampler is not freed under us */
     ask_writer(atomic_load(&g_active), sig, dies);
     atomic_fetch_sub(&g_inflight, 1);
-    if (old != NULL && (old->sa_flags & SA_SIGINFO) && old->sa_sigaction != NULL) {
-        old->sa_sigaction(sig, si, uc);
-    } else if (old != NULL && !(old->sa_flags & SA_SIGINFO) && old->sa_handler != SIG_DFL &&
-               old->sa_handler != SIG_IGN) {
-        old->sa_handler(sig);
-    } else if (dies) {
-        /* The default action: restore it and deliver again. */
-        signal(sig, SIG_DFL);
-        raise(sig);
-    }
+    vitte__sig_chain(old, sig, si, uc, dies);
     errno = saved_errno;
 }
 
@@ -455,13 +447,7 @@ static void install_fatal(void)
 {
     if (g_fatal_installed)
         return;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_fatal;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < N_FATAL; i++)
-        sigaction(g_fatal[i], &sa, &g_old_fatal[i]);
+    vitte__sig_install(g_fatal, N_FATAL, on_fatal, g_old_fatal);
     g_fatal_installed = 1;
 }
 
@@ -469,13 +455,7 @@ static void restore_fatal(void)
 {
     if (!g_fatal_installed)
         return;
-    for (size_t i = 0; i < N_FATAL; i++) {
-        struct sigaction cur;
-        /* Only where ours is still the handler (the program may have set its own). */
-        if (sigaction(g_fatal[i], NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
-            cur.sa_sigaction == on_fatal)
-            sigaction(g_fatal[i], &g_old_fatal[i], NULL);
-    }
+    vitte__sig_restore(g_fatal, N_FATAL, on_fatal, g_old_fatal);
     g_fatal_installed = 0;
 }
 

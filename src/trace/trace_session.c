@@ -23,6 +23,7 @@
 #include <vitte/version.h>
 
 #include "common/alloc.h"
+#include "common/sigchain.h"
 #include "format/vittrace_codec.h"
 #include "format/vittrace_write.h"
 #include "trace/trace_internal.h"
@@ -618,15 +619,7 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
                 nanosleep(&ts, NULL);
         }
     }
-    if (old != NULL && (old->sa_flags & SA_SIGINFO) && old->sa_sigaction != NULL) {
-        old->sa_sigaction(sig, si, uc);
-    } else if (old != NULL && old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
-        old->sa_handler(sig);
-    } else if (dies) {
-        /* Let the default action happen: restore it and deliver again. */
-        signal(sig, SIG_DFL);
-        raise(sig);
-    }
+    vitte__sig_chain(old, sig, si, uc, dies);
     errno = saved_errno;
 }
 
@@ -634,13 +627,7 @@ static void install_signals(void)
 {
     if (g_installed)
         return;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_fatal;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < N_SIGNALS; i++)
-        sigaction(g_signals[i], &sa, &g_old[i]);
+    vitte__sig_install(g_signals, N_SIGNALS, on_fatal, g_old);
     g_installed = 1;
 }
 
@@ -648,13 +635,7 @@ static void restore_signals(void)
 {
     if (!g_installed)
         return;
-    for (size_t i = 0; i < N_SIGNALS; i++) {
-        struct sigaction cur;
-        /* Only where our handler is still the one installed. */
-        if (sigaction(g_signals[i], NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
-            cur.sa_sigaction == on_fatal)
-            sigaction(g_signals[i], &g_old[i], NULL);
-    }
+    vitte__sig_restore(g_signals, N_SIGNALS, on_fatal, g_old);
     g_installed = 0;
 }
 

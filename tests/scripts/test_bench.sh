@@ -89,19 +89,20 @@ py a.json <<'EOF'
 import json, math, statistics, sys
 d = json.load(open(sys.argv[1]))
 a, b = d["results"]
-# sleep's own start (exec, dynamic loader) adds about a millisecond, a busy
-# machine a few more
-assert 0.049 <= a["mean"] <= 0.062, f"sleep 0.05: mean {a['mean']}"
-assert 0.099 <= b["mean"] <= 0.115, f"sleep 0.1: mean {b['mean']}"
+# sleep's own start (exec, dynamic loader) adds about a millisecond; a busy
+# machine can stretch single runs a lot (151 ms for a 100 ms sleep was seen
+# in CI), so the bounds check what a sleep cannot undercut, not timings
+assert 0.049 <= a["mean"] <= 0.2, f"sleep 0.05: mean {a['mean']}"
+assert 0.099 <= b["mean"] <= 0.4, f"sleep 0.1: mean {b['mean']}"
 c = b["comparison"]
 assert a["comparison"] is None
 assert c["verdict"] == "slower" and c["against"] == "sleep 0.05", c
-assert c["welch_p"] < 1e-6 and c["p_value"] == c["welch_p"], c
+assert c["welch_p"] < 0.01 and c["p_value"] == c["welch_p"], c
 assert c["mann_whitney_p"] < 0.01, c
-assert 0.6 < c["rel_diff"] < 1.1, c
+assert 0.3 < c["rel_diff"] < 3, c
 lo, hi = c["rel_diff_ci95"]
 assert lo <= c["rel_diff"] <= hi, c
-assert 1.6 < b["relative"] < 2.1 and a["relative"] == 1, (a["relative"], b["relative"])
+assert 1.3 < b["relative"] < 4 and a["relative"] == 1, (a["relative"], b["relative"])
 assert b["relative_ci95"][0] < b["relative"] < b["relative_ci95"][1]
 assert d["vitte"]["reference"] == "sleep 0.05" and d["vitte"]["shell"] == "/bin/sh"
 EOF
