@@ -79,8 +79,9 @@ static void print_help(FILE *out)
           out);
     cli_print_options(out, run_opts, N_RUN_OPTS);
     fputs("\n"
-          "Without --profile, PROGRAM runs with VITTE_TRACE=FILE, so a program built\n"
-          "with libvitte records its spans and counters there.\n"
+          "A program built with libvitte also has the spans and counters it traces\n"
+          "copied into the profile, on the samples' timeline.  Without --profile,\n"
+          "PROGRAM runs with VITTE_TRACE=FILE, so such a program records them there.\n"
           "\n"
           "The exit status is PROGRAM's (128+N when a signal N killed it), 127 when it\n"
           "cannot be started, 1 when vitte itself failed.\n"
