@@ -48,9 +48,9 @@ VITTE_API int vitte_profiler_stop(vitte_profiler *p);
 /* ---- profiling a command (what `vitte run --profile` does) ------------------------- */
 
 typedef enum vitte_sampler {
-    VITTE_SAMPLER_AUTO = 0,   /* perf when permitted, else signal (says why) */
-    VITTE_SAMPLER_PERF = 1,   /* perf_event_open on the child: exact rate, all threads */
-    VITTE_SAMPLER_SIGNAL = 2  /* the preload shim: per-thread CPU-time timers */
+    VITTE_SAMPLER_AUTO = 0,  /* perf when permitted, else signal (says why) */
+    VITTE_SAMPLER_PERF = 1,  /* perf_event_open on the child: exact rate, all threads */
+    VITTE_SAMPLER_SIGNAL = 2 /* the preload shim: per-thread CPU-time timers */
 } vitte_sampler;
 
 typedef enum vitte_call_graph {
@@ -59,11 +59,11 @@ typedef enum vitte_call_graph {
 } vitte_call_graph;
 
 typedef struct vitte_run_options {
-    size_t struct_size;      /* sizeof(vitte_run_options) */
-    const char *out;         /* the trace to write; NULL: "vitte.vittrace" */
-    uint32_t freq_hz;        /* 0: 999 */
+    size_t struct_size; /* sizeof(vitte_run_options) */
+    const char *out;    /* the trace to write; NULL: "vitte.vittrace" */
+    uint32_t freq_hz;   /* 0: 999 */
     vitte_call_graph call_graph;
-    uint32_t stack_bytes;    /* DWARF mode: user stack copied per sample; 0: 16384 */
+    uint32_t stack_bytes; /* DWARF mode: user stack copied per sample; 0: 16384 */
     vitte_sampler sampler;
     int wall;                /* wall-clock samples, blocked threads too (signal sampler) */
     int no_follow_fork;      /* 1: only the started process, not its children */

@@ -248,7 +248,7 @@ typedef struct vitte__xstacks {
     vitte__xmap threads;    /* (stream << 32 | tid) -> thread index + 1 */
     struct vitte__xstack_thread *th;
     size_t n_th, cap_th;
-    vitte__xmap done; /* (thread index << 32 | node) -> self ns; thread 0 when merged */
+    vitte__xmap done;         /* (thread index << 32 | node) -> self ns; thread 0 when merged */
     vitte__xmap sample_paths; /* samples: (stream << 32 | stack id) -> path node + 1 */
     int per_thread;
     int err;

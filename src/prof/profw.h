@@ -31,11 +31,11 @@ typedef struct vitte__profw_options {
 
 /* Counts reported in the file (INFO "prof_*" keys, rewritten at each flush). */
 typedef struct vitte__profw_counts {
-    uint64_t lost;              /* samples the kernel or a full ring lost */
-    uint64_t unwind_failed;     /* stacks that could not be unwound past the leaf */
-    uint64_t truncated;         /* stacks cut by the stack copy or the depth limit */
-    uint64_t throttled;         /* kernel throttling events */
-    uint64_t mappings_unknown;  /* frames in no known mapping */
+    uint64_t lost;             /* samples the kernel or a full ring lost */
+    uint64_t unwind_failed;    /* stacks that could not be unwound past the leaf */
+    uint64_t truncated;        /* stacks cut by the stack copy or the depth limit */
+    uint64_t throttled;        /* kernel throttling events */
+    uint64_t mappings_unknown; /* frames in no known mapping */
 } vitte__profw_counts;
 
 /** Create the file and write its header and INFO.  VITTE_OK, VITTE_EIO (diag
@@ -46,8 +46,7 @@ int vitte__profw_open(const vitte__profw_options *o, vitte__profw **out, char er
  * build_id may be NULL.  Later mappings over the same range replace earlier
  * ones (exec, dlclose + dlopen).  Returns VITTE_OK or an error. */
 int vitte__profw_mapping(vitte__profw *w, uint32_t pid, uint64_t start, uint64_t limit,
-                         uint64_t pgoff, const char *path, const uint8_t *build_id,
-                         size_t bid_len);
+                         uint64_t pgoff, const char *path, const uint8_t *build_id, size_t bid_len);
 /** Process pid's address space was replaced (exec): forget its mappings. */
 void vitte__profw_exec(vitte__profw *w, uint32_t pid);
 /** Name (or rename) thread tid of process pid. */
@@ -80,8 +79,7 @@ int vitte__profw_flush(vitte__profw *w);
  * NULL) and write the SYMBOLS chunk.  progress, when not NULL, is called
  * with (done, total) now and then. */
 int vitte__profw_symbolize(vitte__profw *w, const char *const *dirs, size_t n_dirs,
-                           void (*progress)(void *arg, uint64_t done, uint64_t total),
-                           void *arg);
+                           void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg);
 
 /** Copy the events of the .vittrace at path (spans, instants, counters,
  * async spans, flows, their arguments, thread names: what a program built
