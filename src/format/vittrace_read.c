@@ -518,6 +518,30 @@ static inline int rd_f64(struct vitte_trace_reader *r, const unsigned char **pp,
 }
 
 /* A sid's text: "" for 0, "?" (and one more damaged) when never defined. */
+/* A list chunk's count of records ("strings", "sites"...), each at least
+ * min_bytes long: a count the payload cannot hold is refused before any
+ * allocation. */
+static int rd_count(struct vitte_trace_reader *r, const unsigned char **pp,
+                    const unsigned char *end, uint64_t min_bytes, const char *what, uint64_t *count)
+{
+    if (rd_v(r, pp, end, count, what))
+        return VITTE_EFORMAT;
+    if (*count > (uint64_t)(end - *pp) / min_bytes)
+        return bad(r, "%llu %s announced in %llu bytes", (unsigned long long)*count, what,
+                   (unsigned long long)(end - *pp));
+    return VITTE_OK;
+}
+
+/* The records of a list chunk must use its payload exactly. */
+static int rd_end(struct vitte_trace_reader *r, const unsigned char *p, const unsigned char *end,
+                  uint64_t count, const char *what)
+{
+    if (p != end)
+        return bad(r, "%llu bytes left after %llu %s", (unsigned long long)(end - p),
+                   (unsigned long long)count, what);
+    return VITTE_OK;
+}
+
 static const char *sid_str(struct vitte_trace_reader *r, uint64_t sid, int *damaged)
 {
     if (sid == 0)
@@ -1003,11 +1027,8 @@ static int parse_strings(struct vitte_trace_reader *r, const unsigned char *p,
                          const unsigned char *end)
 {
     uint64_t count;
-    if (rd_v(r, &p, end, &count, "string count"))
+    if (rd_count(r, &p, end, 2, "strings", &count) != VITTE_OK)
         return VITTE_EFORMAT;
-    if (count > (uint64_t)(end - p) / 2)
-        return bad(r, "%llu strings announced in %llu bytes", (unsigned long long)count,
-                   (unsigned long long)(end - p));
     for (uint64_t n = 0; n < count; n++) {
         uint64_t id;
         const unsigned char *s;
@@ -1022,21 +1043,15 @@ static int parse_strings(struct vitte_trace_reader *r, const unsigned char *p,
         if (c == NULL || idtab_put(&r->strings, id, (void *)c) != VITTE_OK)
             return VITTE_ENOMEM;
     }
-    if (p != end)
-        return bad(r, "%llu bytes left after %llu strings", (unsigned long long)(end - p),
-                   (unsigned long long)count);
-    return VITTE_OK;
+    return rd_end(r, p, end, count, "strings");
 }
 
 static int parse_sites(struct vitte_trace_reader *r, const unsigned char *p,
                        const unsigned char *end)
 {
     uint64_t count;
-    if (rd_v(r, &p, end, &count, "site count"))
+    if (rd_count(r, &p, end, 7, "sites", &count) != VITTE_OK)
         return VITTE_EFORMAT;
-    if (count > (uint64_t)(end - p) / 7)
-        return bad(r, "%llu sites announced in %llu bytes", (unsigned long long)count,
-                   (unsigned long long)(end - p));
     for (uint64_t n = 0; n < count; n++) {
         uint64_t id, sid[5];
         uint32_t line;
@@ -1063,10 +1078,7 @@ static int parse_sites(struct vitte_trace_reader *r, const unsigned char *p,
         if (idtab_put(&r->sites, id, s) != VITTE_OK)
             return VITTE_ENOMEM;
     }
-    if (p != end)
-        return bad(r, "%llu bytes left after %llu sites", (unsigned long long)(end - p),
-                   (unsigned long long)count);
-    return VITTE_OK;
+    return rd_end(r, p, end, count, "sites");
 }
 
 static int parse_thread(struct vitte_trace_reader *r, const unsigned char *p,
@@ -1091,11 +1103,8 @@ static int parse_stats(struct vitte_trace_reader *r, const unsigned char *p,
                        const unsigned char *end)
 {
     uint64_t count;
-    if (rd_v(r, &p, end, &count, "thread count"))
+    if (rd_count(r, &p, end, 4, "threads", &count) != VITTE_OK)
         return VITTE_EFORMAT;
-    if (count > (uint64_t)(end - p) / 4)
-        return bad(r, "%llu threads announced in %llu bytes", (unsigned long long)count,
-                   (unsigned long long)(end - p));
     for (uint64_t n = 0; n < count; n++) {
         uint32_t tid;
         uint64_t events, dropped, filtered;
@@ -1109,10 +1118,7 @@ static int parse_stats(struct vitte_trace_reader *r, const unsigned char *p,
         r->threads[idx].events = events; /* cumulative: the latest wins */
         r->threads[idx].dropped = dropped;
     }
-    if (p != end)
-        return bad(r, "%llu bytes left after %llu threads", (unsigned long long)(end - p),
-                   (unsigned long long)count);
-    return VITTE_OK;
+    return rd_end(r, p, end, count, "threads");
 }
 
 static int parse_end(struct vitte_trace_reader *r, const unsigned char *p, const unsigned char *end)
@@ -1138,11 +1144,8 @@ static int parse_mappings(struct vitte_trace_reader *r, const unsigned char *p,
                           const unsigned char *end)
 {
     uint64_t count;
-    if (rd_v(r, &p, end, &count, "mapping count"))
+    if (rd_count(r, &p, end, 7, "mappings", &count) != VITTE_OK)
         return VITTE_EFORMAT;
-    if (count > (uint64_t)(end - p) / 7)
-        return bad(r, "%llu mappings announced in %llu bytes", (unsigned long long)count,
-                   (unsigned long long)(end - p));
     for (uint64_t n = 0; n < count; n++) {
         uint64_t id, pid, start, limit, pgoff, bid_len;
         const unsigned char *path, *bid;
@@ -1177,10 +1180,7 @@ static int parse_mappings(struct vitte_trace_reader *r, const unsigned char *p,
         if (idtab_put(&r->mappings, id, m) != VITTE_OK)
             return VITTE_ENOMEM;
     }
-    if (p != end)
-        return bad(r, "%llu bytes left after %llu mappings", (unsigned long long)(end - p),
-                   (unsigned long long)count);
-    return VITTE_OK;
+    return rd_end(r, p, end, count, "mappings");
 }
 
 /* The location of id, created empty when SYMBOLS come before LOCATIONS. */
@@ -1200,11 +1200,8 @@ static int parse_locations(struct vitte_trace_reader *r, const unsigned char *p,
                            const unsigned char *end)
 {
     uint64_t count;
-    if (rd_v(r, &p, end, &count, "location count"))
+    if (rd_count(r, &p, end, 3, "locations", &count) != VITTE_OK)
         return VITTE_EFORMAT;
-    if (count > (uint64_t)(end - p) / 3)
-        return bad(r, "%llu locations announced in %llu bytes", (unsigned long long)count,
-                   (unsigned long long)(end - p));
     for (uint64_t n = 0; n < count; n++) {
         uint64_t id, map, addr;
         if (rd_v(r, &p, end, &id, "location id") || rd_v(r, &p, end, &map, "location mapping") ||
@@ -1220,21 +1217,15 @@ static int parse_locations(struct vitte_trace_reader *r, const unsigned char *p,
         if (map != 0 && l->mapping == NULL)
             r->damaged++;
     }
-    if (p != end)
-        return bad(r, "%llu bytes left after %llu locations", (unsigned long long)(end - p),
-                   (unsigned long long)count);
-    return VITTE_OK;
+    return rd_end(r, p, end, count, "locations");
 }
 
 static int parse_stacks(struct vitte_trace_reader *r, const unsigned char *p,
                         const unsigned char *end)
 {
     uint64_t count;
-    if (rd_v(r, &p, end, &count, "stack count"))
+    if (rd_count(r, &p, end, 3, "stacks", &count) != VITTE_OK)
         return VITTE_EFORMAT;
-    if (count > (uint64_t)(end - p) / 3)
-        return bad(r, "%llu stacks announced in %llu bytes", (unsigned long long)count,
-                   (unsigned long long)(end - p));
     for (uint64_t n = 0; n < count; n++) {
         uint64_t id;
         uint32_t parent, loc;
@@ -1252,10 +1243,7 @@ static int parse_stacks(struct vitte_trace_reader *r, const unsigned char *p,
         if (idtab_put(&r->stacks, id, s) != VITTE_OK)
             return VITTE_ENOMEM;
     }
-    if (p != end)
-        return bad(r, "%llu bytes left after %llu stacks", (unsigned long long)(end - p),
-                   (unsigned long long)count);
-    return VITTE_OK;
+    return rd_end(r, p, end, count, "stacks");
 }
 
 static int parse_symbols(struct vitte_trace_reader *r, const unsigned char *p,
@@ -1388,10 +1376,7 @@ static int parse_samples(struct vitte_trace_reader *r, const unsigned char *p,
         e->sample_kind = (vitte_sample_kind)kind;
         e->name = e->module = e->tags = e->file = "";
     }
-    if (p != end)
-        return bad(r, "%llu bytes left after %llu samples", (unsigned long long)(end - p),
-                   (unsigned long long)count);
-    return VITTE_OK;
+    return rd_end(r, p, end, count, "samples");
 }
 
 static int sym_dirs_set(struct vitte_trace_reader *r, const char *dirs)
